@@ -1,0 +1,1 @@
+"""Everything that runs in the master process. Nothing here imports the app."""

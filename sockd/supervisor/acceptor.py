@@ -1,0 +1,76 @@
+"""The accept loop: non-blocking accepts on every listener, with fd-exhaustion backoff."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import logging
+import socket
+from collections.abc import Callable
+
+from sockd.channel import Handoff
+from sockd.supervisor.sticky_key import client_address
+
+log = logging.getLogger("sockd.master")
+
+#: Accepts per readiness callback, so one busy listener cannot starve the loop.
+ACCEPT_BATCH = 64
+#: Pause after the process or system ran out of descriptors, instead of spinning.
+EXHAUSTION_PAUSE = 0.5
+_EXHAUSTION = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
+
+ConnectionHandler = Callable[[socket.socket, Handoff], None]
+
+
+class Acceptor:
+    def __init__(self, listeners: list[socket.socket], on_connection: ConnectionHandler) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._listeners = listeners
+        self._on_connection = on_connection
+        self._paused: set[int] = set()
+        self.accepted = 0
+
+    def start(self) -> None:
+        for listener in self._listeners:
+            self._loop.add_reader(listener.fileno(), self._accept, listener)
+
+    def close(self) -> None:
+        """Stop accepting and close the listeners (new clients get refused)."""
+        for listener in self._listeners:
+            if listener.fileno() not in self._paused:
+                self._loop.remove_reader(listener.fileno())
+            listener.close()
+        self._listeners = []
+
+    def _accept(self, listener: socket.socket) -> None:
+        for _ in range(ACCEPT_BATCH):
+            try:
+                conn, peer = listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                if exc.errno in _EXHAUSTION:
+                    self._pause(listener, exc)
+                    return
+                # ECONNABORTED and friends: that client gave up; take the next one.
+                continue
+            self.accepted += 1
+            try:
+                conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                host, port = client_address(peer)
+            except OSError:
+                conn.close()  # reset before we got to it
+                continue
+            self._on_connection(conn, Handoff(host, port))
+
+    def _pause(self, listener: socket.socket, exc: OSError) -> None:
+        log.error("accept failed (%s); pausing accepts for %.1fs", exc.strerror, EXHAUSTION_PAUSE)
+        fd = listener.fileno()
+        self._loop.remove_reader(fd)
+        self._paused.add(fd)
+        self._loop.call_later(EXHAUSTION_PAUSE, self._resume, listener)
+
+    def _resume(self, listener: socket.socket) -> None:
+        self._paused.discard(listener.fileno())
+        if listener in self._listeners:
+            self._loop.add_reader(listener.fileno(), self._accept, listener)

@@ -1,0 +1,179 @@
+"""Routing accepted connections to slots: hand-off, pending queues, fallback.
+
+Nothing here blocks. A slot whose worker is ready and whose channel has room
+gets the fd at once; otherwise the connection waits in the slot's bounded
+queue until the worker is ready and the channel is writable again (writer
+readiness), or until its wait bound passes, when it falls back to the next
+ready slot in the client's rendezvous order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import itertools
+import logging
+import socket
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+from sockd.channel import Handoff, send_handoff
+from sockd.supervisor.hashing import RendezvousHash
+from sockd.supervisor.sticky_key import key_for
+
+log = logging.getLogger("sockd.master")
+
+
+@dataclass
+class PendingConnection:
+    sock: socket.socket
+    meta: Handoff
+    #: Slots to try, the client's own first.
+    order: list[int]
+    position: int
+    deadline: float
+
+
+@dataclass
+class SlotRoute:
+    """The master's view of one slot's path to its worker."""
+
+    channel: socket.socket | None = None
+    queue: deque[PendingConnection] = field(default_factory=deque)
+    writer_armed: bool = False
+    #: Connections handed to this slot's workers since the master started.
+    handed_off: int = 0
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        slots: int,
+        *,
+        sticky: bool,
+        queue_timeout: float,
+        queue_limit: int,
+        hashing: RendezvousHash | None = None,
+    ) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._routes = {slot: SlotRoute() for slot in range(slots)}
+        self._sticky = sticky
+        self._queue_timeout = queue_timeout
+        self._queue_limit = queue_limit
+        self._hashing = hashing or RendezvousHash()
+        self._round_robin = itertools.count()
+        self.dropped = 0
+
+    # -- slots coming and going -------------------------------------------
+
+    def slot_ready(self, slot: int, channel: socket.socket) -> None:
+        """A worker in ``slot`` is ready: route to it and flush its queue."""
+        route = self._routes[slot]
+        self._disarm(route)
+        route.channel = channel
+        self._flush(slot)
+
+    def slot_unavailable(self, slot: int) -> None:
+        """The slot's worker stopped taking connections; new ones wait in the queue."""
+        route = self._routes[slot]
+        self._disarm(route)
+        route.channel = None
+
+    def handed_off(self, slot: int) -> int:
+        return self._routes[slot].handed_off
+
+    def pending(self, slot: int) -> int:
+        return len(self._routes[slot].queue)
+
+    # -- connections -------------------------------------------------------
+
+    def dispatch(self, sock: socket.socket, meta: Handoff) -> None:
+        """Route a freshly accepted connection."""
+        slots = list(self._routes)
+        if self._sticky:
+            order = self._hashing.order(key_for(meta.peer_host), slots)
+        else:
+            start = next(self._round_robin) % len(slots)
+            order = slots[start:] + slots[:start]
+        now = time.monotonic()
+        self._offer(PendingConnection(sock, meta, order, 0, now + self._queue_timeout))
+
+    def expire(self) -> None:
+        """Move connections that waited too long to their next ready slot."""
+        now = time.monotonic()
+        for route in self._routes.values():
+            while route.queue and route.queue[0].deadline <= now:
+                self._fall_back(route.queue.popleft(), now)
+
+    def close_all(self) -> None:
+        """Drop every waiting connection (the master is stopping)."""
+        for route in self._routes.values():
+            self._disarm(route)
+            while route.queue:
+                route.queue.popleft().sock.close()
+
+    def _offer(self, pending: PendingConnection) -> None:
+        slot = pending.order[pending.position]
+        route = self._routes[slot]
+        if route.channel is not None and not route.queue and self._send(slot, route, pending):
+            return
+        if len(route.queue) >= self._queue_limit:
+            self._fall_back(pending, time.monotonic())
+            return
+        route.queue.append(pending)
+        if route.channel is not None:
+            self._arm(slot, route)
+
+    def _fall_back(self, pending: PendingConnection, now: float) -> None:
+        for position in range(pending.position + 1, len(pending.order)):
+            route = self._routes[pending.order[position]]
+            if route.channel is not None and len(route.queue) < self._queue_limit:
+                pending.position = position
+                pending.deadline = now + self._queue_timeout
+                self._offer(pending)
+                return
+        self.dropped += 1
+        log.warning(
+            "closing connection from %s: no worker could take it within %.1fs",
+            pending.meta.peer_host,
+            self._queue_timeout,
+        )
+        pending.sock.close()
+
+    def _send(self, slot: int, route: SlotRoute, pending: PendingConnection) -> bool:
+        """Hand one connection to the slot's worker; False if the channel is full."""
+        assert route.channel is not None
+        try:
+            send_handoff(route.channel, pending.sock, pending.meta)
+        except BlockingIOError:
+            return False
+        except OSError as exc:
+            if exc.errno not in (errno.EPIPE, errno.ECONNRESET, errno.ENOTCONN, errno.EBADF):
+                raise
+            # The worker died; the reaper will restart it. Keep the connection waiting.
+            self.slot_unavailable(slot)
+            return False
+        pending.sock.close()
+        route.handed_off += 1
+        return True
+
+    def _flush(self, slot: int) -> None:
+        route = self._routes[slot]
+        while route.queue and route.channel is not None:
+            if not self._send(slot, route, route.queue[0]):
+                if route.channel is not None:
+                    self._arm(slot, route)
+                return
+            route.queue.popleft()
+        self._disarm(route)
+
+    def _arm(self, slot: int, route: SlotRoute) -> None:
+        if not route.writer_armed and route.channel is not None:
+            self._loop.add_writer(route.channel.fileno(), self._flush, slot)
+            route.writer_armed = True
+
+    def _disarm(self, route: SlotRoute) -> None:
+        if route.writer_armed and route.channel is not None:
+            self._loop.remove_writer(route.channel.fileno())
+        route.writer_armed = False

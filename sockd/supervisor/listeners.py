@@ -1,0 +1,53 @@
+"""Binding the listening sockets, with one clear error when that fails."""
+
+from __future__ import annotations
+
+import errno
+import socket
+
+from sockd.errors import StartupError
+from sockd.options import BindAddress
+
+BACKLOG = 2048
+
+
+def bind_listeners(addresses: tuple[BindAddress, ...]) -> list[socket.socket]:
+    """Bind and listen on every address; close all of them if one fails."""
+    bound: list[socket.socket] = []
+    try:
+        for address in addresses:
+            bound.append(_bind_one(address))
+    except BaseException:
+        for sock in bound:
+            sock.close()
+        raise
+    return bound
+
+
+def _bind_one(address: BindAddress) -> socket.socket:
+    family = socket.AF_INET6 if ":" in address.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        sock.bind((address.host, address.port))
+        sock.listen(BACKLOG)
+        sock.setblocking(False)
+    except OSError as exc:
+        sock.close()
+        raise StartupError(_explain(address, exc)) from None
+    return sock
+
+
+def _explain(address: BindAddress, exc: OSError) -> str:
+    if exc.errno == errno.EADDRINUSE:
+        return (
+            f"cannot listen on {address}: address already in use "
+            "(another server holds the port; stop it or pick another --port/--bind)"
+        )
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return f"cannot listen on {address}: no such local address on this host"
+    if exc.errno == errno.EACCES:
+        return f"cannot listen on {address}: permission denied (ports below 1024 need privileges)"
+    return f"cannot listen on {address}: {exc.strerror or exc}"

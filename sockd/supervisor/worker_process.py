@@ -1,0 +1,159 @@
+"""One worker process in one slot, as the master sees it: spawn, channels, state."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from typing import cast
+
+from sockd.channel import FrameDecoder, FrameError, Kind, encode_json_frame
+from sockd.options import WorkerOptions
+
+FrameHandler = Callable[["WorkerProcess", Kind, bytes], None]
+
+
+class WorkerState(enum.Enum):
+    STARTING = "starting"  # spawned, app not started yet
+    READY = "ready"  # serving: receives connections and bus traffic
+    DRAINING = "draining"  # asked to finish; receives nothing new
+    EXITED = "exited"  # reaped
+
+
+class WorkerProcess:
+    """A worker process and the master's ends of its two channels.
+
+    The worker is a fresh interpreter (``python -m sockd.worker``), so it
+    imports the app anew and inherits nothing from the master's event loop.
+    """
+
+    def __init__(self, slot: int, options: WorkerOptions, on_frame: FrameHandler) -> None:
+        self.slot = slot
+        self.options = options
+        self._on_frame = on_frame
+        self.state = WorkerState.STARTING
+        self.pid = 0
+        self.started_at = 0.0
+        self.ready_at = 0.0
+        self.last_heartbeat = 0.0
+        self.exit_status: int | None = None
+        self.failure: str | None = None
+        #: Engine.IO transports the app allows, from the worker's READY report.
+        self.transports: list[str] = []
+        self.handoff: socket.socket | None = None
+        self._popen: subprocess.Popen[bytes] | None = None
+        self._control: asyncio.Transport | None = None
+
+    async def spawn(self) -> None:
+        loop = asyncio.get_running_loop()
+        handoff_parent, handoff_child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        control_parent, control_child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            command = [
+                sys.executable, "-m", "sockd.worker",
+                "--slot", str(self.slot),
+                "--handoff-fd", str(handoff_child.fileno()),
+                "--control-fd", str(control_child.fileno()),
+                "--options", self.options.to_json(),
+            ]  # fmt: skip
+            self._popen = subprocess.Popen(
+                command, pass_fds=(handoff_child.fileno(), control_child.fileno())
+            )
+        except BaseException:
+            handoff_parent.close()
+            control_parent.close()
+            raise
+        finally:
+            handoff_child.close()
+            control_child.close()
+        self.pid = self._popen.pid
+        self.started_at = self.last_heartbeat = time.monotonic()
+        handoff_parent.setblocking(False)
+        self.handoff = handoff_parent
+        control_parent.setblocking(False)
+        self._control, _ = await loop.create_unix_connection(
+            lambda: _ControlProtocol(self), sock=control_parent
+        )
+
+    def handle_frame(self, kind: Kind, payload: bytes) -> None:
+        if kind is Kind.HEARTBEAT:
+            self.last_heartbeat = time.monotonic()
+        elif kind is Kind.FAILED:
+            self.failure = payload.decode(errors="replace")
+        elif kind is Kind.READY:
+            self.transports = list(json.loads(payload).get("transports", []))
+        self._on_frame(self, kind, payload)
+
+    def mark_ready(self) -> None:
+        self.state = WorkerState.READY
+        self.ready_at = self.last_heartbeat = time.monotonic()
+
+    def send(self, frame: bytes) -> None:
+        """Queue a frame for the worker; dropped silently once the worker is gone."""
+        if self._control is not None and not self._control.is_closing():
+            self._control.write(frame)
+
+    def drain(self, timeout: float) -> None:
+        """Ask the worker to close its sessions and exit within ``timeout``."""
+        if self.state in (WorkerState.STARTING, WorkerState.READY):
+            self.state = WorkerState.DRAINING
+            self.send(encode_json_frame(Kind.DRAIN, {"timeout": timeout}))
+            if self._popen is not None and self.exit_status is None:
+                # A worker still importing the app cannot read the order yet.
+                self.signal(signal.SIGTERM)
+
+    def signal(self, signum: int) -> None:
+        if self.exit_status is None and self.pid:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signum)
+
+    def reaped(self, status: int) -> None:
+        """Record the wait status and release both channels."""
+        self.exit_status = status
+        self.state = WorkerState.EXITED
+        if self._popen is not None:
+            self._popen.returncode = os.waitstatus_to_exitcode(status)
+        if self.handoff is not None:
+            self.handoff.close()
+            self.handoff = None
+        if self._control is not None:
+            self._control.abort()
+            self._control = None
+
+    def describe_exit(self) -> str:
+        if self.exit_status is None:
+            return "still running"
+        code = os.waitstatus_to_exitcode(self.exit_status)
+        if code < 0:
+            return f"killed by {signal.Signals(-code).name}"
+        return f"exit code {code}"
+
+
+class _ControlProtocol(asyncio.Protocol):
+    """Reads frames from a worker's control channel."""
+
+    def __init__(self, worker: WorkerProcess) -> None:
+        self._worker = worker
+        self._decoder = FrameDecoder()
+        self._transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = cast(asyncio.Transport, transport)
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            frames = self._decoder.feed(data)
+        except FrameError as exc:
+            self._worker.failure = f"garbage on the control channel: {exc}"
+            self._worker.signal(signal.SIGKILL)
+            return
+        for kind, payload in frames:
+            self._worker.handle_frame(kind, payload)

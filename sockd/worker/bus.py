@@ -1,0 +1,38 @@
+"""The default cluster bus: python-socketio pub/sub over the master.
+
+``AsyncPubSubManager`` needs only ``_publish`` and ``_listen``. Messages go to
+the master on the control channel and the master relays each one to every
+other ready worker, so rooms, broadcasts, ``close_room``, remote disconnects
+and cross-worker acks work on one host without Redis.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+from socketio.async_pubsub_manager import AsyncPubSubManager
+
+from sockd.channel import Kind
+from sockd.worker.master_link import MasterLink
+
+
+class MasterBusManager(AsyncPubSubManager):
+    name = "sockd-master-bus"
+
+    def __init__(self, link: MasterLink, channel: str = "socketio") -> None:
+        super().__init__(channel=channel)
+        self._link = link
+        self._inbox: asyncio.Queue[bytes] = asyncio.Queue()
+
+    def deliver(self, payload: bytes) -> None:
+        """A message another worker published, relayed by the master."""
+        self._inbox.put_nowait(payload)
+
+    async def _publish(self, data: dict[str, Any]) -> None:
+        self._link.send(Kind.BUS, self.json.dumps(data).encode())
+
+    async def _listen(self) -> AsyncIterator[bytes]:
+        while True:
+            yield await self._inbox.get()
