@@ -6,11 +6,11 @@ non-zero exit code, never a traceback.
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from typing import Annotated
 
 import typer
+import uvloop
 
 from sockd import __version__
 from sockd.errors import UserError
@@ -90,9 +90,7 @@ def start(
     configure_logging(log_level.value, role="master")
     from sockd.supervisor.arbiter import Arbiter
 
-    # The master runs on asyncio's own loop: uvloop keeps SIGCHLD for itself,
-    # and the master reaps its workers (and, as PID 1, any orphan) on SIGCHLD.
-    raise SystemExit(asyncio.run(Arbiter(options).run()))
+    raise SystemExit(uvloop.run(Arbiter(options).run()))
 
 
 @app.command()

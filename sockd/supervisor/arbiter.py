@@ -9,7 +9,6 @@ config) stops the master with its own error rather than looping forever.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import signal
@@ -124,8 +123,14 @@ class Arbiter:
 
     def _install_signals(self) -> None:
         loop = asyncio.get_running_loop()
-        for signum in (*_GRACEFUL, *_QUICK, signal.SIGCHLD):
+        for signum in (*_GRACEFUL, *_QUICK):
             loop.add_signal_handler(signum, self._signals.put_nowait, signum)
+        # uvloop keeps add_signal_handler(SIGCHLD) for its own subprocesses,
+        # which the master does not use; a plain handler wakes the loop instead.
+        signal.signal(
+            signal.SIGCHLD,
+            lambda signum, frame: loop.call_soon_threadsafe(self._signals.put_nowait, signum),
+        )
 
     async def _stop(self, quick: bool) -> None:
         self._stopping = True
@@ -146,14 +151,23 @@ class Arbiter:
             await self._wait_for_exit(REAP_TIMEOUT)
 
     async def _wait_for_exit(self, timeout: float) -> bool:
+        """Reap until every worker exited (True) or ``timeout`` passed (False).
+
+        A second SIGINT, or SIGQUIT, during the wait cuts it short, as in gunicorn.
+        """
         deadline = time.monotonic() + timeout
         while self._running():
             self._reap()
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return False
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._signals.get(), min(TICK, remaining))
+            try:
+                signum = await asyncio.wait_for(self._signals.get(), min(TICK, remaining))
+            except asyncio.TimeoutError:
+                continue
+            if signum in (signal.SIGINT, *_QUICK):
+                log.info("received %s while draining: stopping now", signal.Signals(signum).name)
+                return False
         return True
 
     def _running(self) -> list[WorkerProcess]:

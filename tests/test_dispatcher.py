@@ -1,0 +1,190 @@
+"""The master's routing of accepted connections, over real sockets and socketpairs.
+
+A connection for a ready slot is handed over at once; one for a slot that is not
+ready waits, then falls back to the next ready slot in its rendezvous order; with
+no slot ready it is closed; a full channel (the kernel queues only a few hundred fd
+messages) holds connections back until the worker reads, without losing any.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Iterator
+
+import pytest
+
+from sockd.channel import Handoff, receive_handoff
+from sockd.supervisor.dispatcher import Dispatcher
+from sockd.supervisor.hashing import RendezvousHash
+
+SECRET = b"s" * 16
+
+
+@pytest.fixture
+def listener() -> Iterator[socket.socket]:
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        yield server
+
+
+def connect(listener: socket.socket) -> tuple[socket.socket, socket.socket]:
+    """A real TCP connection: (client end, accepted end)."""
+    client = socket.create_connection(listener.getsockname(), timeout=5)
+    accepted, _ = listener.accept()
+    return client, accepted
+
+
+def channel() -> tuple[socket.socket, socket.socket]:
+    master, worker = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    master.setblocking(False)
+    worker.settimeout(5)
+    return master, worker
+
+
+def host_owned_by(slot: int, slots: int) -> str:
+    hashing = RendezvousHash(SECRET)
+    for i in range(1000):
+        host = f"127.0.3.{i % 250}" if i < 250 else f"127.0.4.{i % 250}"
+        if hashing.order(host.encode(), range(slots))[0] == slot:
+            return host
+    raise AssertionError("no host hashes to the slot")
+
+
+def assert_same_connection(client: socket.socket, fd: int) -> None:
+    """The fd the worker received is the client's connection: bytes flow both ways."""
+    with socket.socket(fileno=fd) as received:
+        received.sendall(b"hello")
+        assert client.recv(5) == b"hello"
+
+
+def make_dispatcher(slots: int, queue_timeout: float = 0.2, queue_limit: int = 100) -> Dispatcher:
+    return Dispatcher(
+        slots,
+        sticky=True,
+        queue_timeout=queue_timeout,
+        queue_limit=queue_limit,
+        hashing=RendezvousHash(SECRET),
+    )
+
+
+def test_ready_slot_gets_the_fd_at_once(listener: socket.socket) -> None:
+    async def scenario() -> None:
+        dispatcher = make_dispatcher(2)
+        master, worker = channel()
+        dispatcher.slot_ready(1, master)
+        client, accepted = connect(listener)
+        host = host_owned_by(1, 2)
+        dispatcher.dispatch(accepted, Handoff(host, 5555))
+        assert accepted.fileno() == -1, "the master must close its copy"
+        received = receive_handoff(worker)
+        assert received is not None
+        fd, meta = received
+        assert meta == Handoff(host, 5555)
+        assert_same_connection(client, fd)
+        assert dispatcher.handed_off(1) == 1
+
+    asyncio.run(scenario())
+
+
+def test_connection_waits_for_its_slot_to_become_ready(listener: socket.socket) -> None:
+    async def scenario() -> None:
+        dispatcher = make_dispatcher(2, queue_timeout=5)
+        client, accepted = connect(listener)
+        dispatcher.dispatch(accepted, Handoff(host_owned_by(0, 2), 1))
+        assert dispatcher.pending(0) == 1
+        master, worker = channel()
+        dispatcher.slot_ready(0, master)
+        received = receive_handoff(worker)
+        assert received is not None
+        assert_same_connection(client, received[0])
+        assert dispatcher.pending(0) == 0
+
+    asyncio.run(scenario())
+
+
+def test_connection_falls_back_to_the_next_ready_slot_after_its_wait(
+    listener: socket.socket,
+) -> None:
+    async def scenario() -> None:
+        dispatcher = make_dispatcher(3, queue_timeout=0.2)
+        host = host_owned_by(0, 3)
+        fallback = RendezvousHash(SECRET).order(host.encode(), range(3))[1]
+        master, worker = channel()
+        dispatcher.slot_ready(fallback, master)
+        client, accepted = connect(listener)
+        dispatcher.dispatch(accepted, Handoff(host, 1))
+        assert dispatcher.pending(0) == 1
+        dispatcher.expire()
+        assert dispatcher.pending(0) == 1, "must not fall back before the wait bound"
+        await asyncio.sleep(0.25)
+        dispatcher.expire()
+        assert dispatcher.pending(0) == 0
+        received = receive_handoff(worker)
+        assert received is not None
+        assert_same_connection(client, received[0])
+
+    asyncio.run(scenario())
+
+
+def test_connection_is_closed_when_no_slot_is_ready(listener: socket.socket) -> None:
+    async def scenario() -> None:
+        dispatcher = make_dispatcher(2, queue_timeout=0.1)
+        client, accepted = connect(listener)
+        dispatcher.dispatch(accepted, Handoff("127.0.0.9", 1))
+        await asyncio.sleep(0.15)
+        dispatcher.expire()
+        assert client.recv(1) == b"", "the client sees the connection closed"
+        assert dispatcher.dropped == 1
+
+    asyncio.run(scenario())
+
+
+def test_full_channel_holds_connections_until_the_worker_reads(listener: socket.socket) -> None:
+    """More hand-offs than the kernel queues: none lost, all flushed on writer readiness."""
+    total = 400
+
+    async def scenario() -> None:
+        dispatcher = make_dispatcher(1, queue_timeout=30, queue_limit=total)
+        master, worker = channel()
+        dispatcher.slot_ready(0, master)
+        for i in range(total):
+            client, accepted = connect(listener)
+            client.close()
+            dispatcher.dispatch(accepted, Handoff("127.0.0.5", i))
+        assert dispatcher.pending(0) > 0, "the kernel queue should have filled up"
+        worker.setblocking(False)
+        ports: list[int] = []
+        deadline = asyncio.get_running_loop().time() + 10
+        while len(ports) < total and asyncio.get_running_loop().time() < deadline:
+            try:
+                received = receive_handoff(worker)
+            except BlockingIOError:
+                await asyncio.sleep(0.01)  # let the loop run the writer callback
+                continue
+            assert received is not None
+            socket.close(received[0])
+            ports.append(received[1].peer_port)
+        assert ports == list(range(total)), "every connection arrives, in order"
+        assert dispatcher.pending(0) == 0
+
+    asyncio.run(scenario())
+
+
+def test_queue_limit_sends_overflow_to_the_fallback_slot(listener: socket.socket) -> None:
+    async def scenario() -> None:
+        dispatcher = make_dispatcher(2, queue_timeout=30, queue_limit=2)
+        host = host_owned_by(0, 2)
+        master, worker = channel()
+        dispatcher.slot_ready(1, master)
+        clients = []
+        for i in range(3):
+            client, accepted = connect(listener)
+            clients.append(client)
+            dispatcher.dispatch(accepted, Handoff(host, i))
+        assert dispatcher.pending(0) == 2
+        received = receive_handoff(worker)
+        assert received is not None
+        assert received[1].peer_port == 2
+        assert_same_connection(clients[2], received[0])
+
+    asyncio.run(scenario())
