@@ -25,3 +25,18 @@ def configure_logging(level: str, role: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if level == "trace" else level.upper())
+
+
+def route_library_logs_to_root() -> None:
+    """Drop the bare handlers python-socketio and python-engineio add to their loggers.
+
+    They attach a ``StreamHandler`` of their own when the app does not configure
+    logging, so every error would print twice: once bare, once through ours.
+    """
+    for name in ("engineio.server", "socketio.server"):
+        logger = logging.getLogger(name)
+        logger.handlers = [
+            handler
+            for handler in logger.handlers
+            if type(handler) is not logging.StreamHandler or handler.formatter is not None
+        ]

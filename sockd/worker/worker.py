@@ -15,10 +15,12 @@ from socketio.async_pubsub_manager import AsyncPubSubManager
 
 from sockd.channel import FrameError, Kind, receive_handoff
 from sockd.errors import UserError
+from sockd.logs import route_library_logs_to_root
 from sockd.options import WorkerOptions
 from sockd.worker.app_loader import LoadedApp, load_app
 from sockd.worker.bus import MasterBusManager
 from sockd.worker.drain import end_all_sessions
+from sockd.worker.drain_gate import DrainGate
 from sockd.worker.master_link import MasterLink
 from sockd.worker.real_address import install_real_client_address
 from sockd.worker.uvicorn_adapter import UvicornHost
@@ -45,6 +47,7 @@ class Worker:
         self._app: LoadedApp
         self._host: UvicornHost | None = None
         self._bus: MasterBusManager | None = None
+        self._gate: DrainGate
         self._draining = False
 
     async def run(self) -> int:
@@ -81,6 +84,7 @@ class Worker:
 
     async def _boot(self) -> None:
         self._app = load_app(self.options.app, self.options.app_dir)
+        route_library_logs_to_root()
         sio = self._app.sio
         if self.options.require_websocket_only and sio.eio.transports != ["websocket"]:
             raise UserError(
@@ -90,9 +94,10 @@ class Worker:
                 "socketio.AsyncServer(transports=['websocket'])"
             )
         install_real_client_address(sio.eio)
+        self._gate = DrainGate(self._app.asgi_app)
         await self._install_bus(sio)
         host = UvicornHost(
-            self._app.asgi_app,
+            self._gate,
             log_level=self.options.log_level,
             access_log=self.options.access_log,
             graceful_timeout=self.options.graceful_timeout,
@@ -156,6 +161,7 @@ class Worker:
     async def _drain(self, timeout: float) -> None:
         if self._host is None:
             return  # still booting: run() stops the server as soon as it exists
+        self._gate.draining = True
         deadline = time.monotonic() + timeout
         spread = min(SPREAD_MAX, timeout * SPREAD_SHARE)
         await end_all_sessions(self._app.sio.eio, spread)

@@ -1,0 +1,105 @@
+"""Fixtures: a real redis-server on a free port, and a factory of real sockd masters.
+
+The helpers they use (and that tests import) live in tests/harness.py.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from tests.harness import SockdLauncher, free_port
+
+
+def _redis_answers(port: int) -> bool:
+    """Whether a redis-server on ``port`` answers PING with PONG."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(64).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A private redis-server for the session; yields ``redis://127.0.0.1:PORT/0``.
+
+    It is not skipped when redis-server is missing: .ci/run installs it, so a missing
+    binary is a broken machine and must fail loudly.
+    """
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.fail(
+            "redis-server is not on PATH: install it (apt-get install -y redis-server; "
+            ".ci/run does this)",
+            pytrace=False,
+        )
+    workdir = tmp_path_factory.mktemp("redis")
+    port = free_port()
+    log_path = workdir / "redis.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [
+                binary,
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(workdir),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 15.0
+        while not _redis_answers(port):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(
+                    f"redis-server on port {port} did not answer PING "
+                    f"(exit code {proc.poll()}):\n{log_path.read_text(errors='replace')}",
+                    pytrace=False,
+                )
+            time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(5)
+
+
+@pytest.fixture
+def sockd() -> Iterator[SockdLauncher]:
+    """Start sockd masters (echo app by default); all are killed by pid at teardown."""
+    launcher = SockdLauncher()
+    try:
+        yield launcher
+    finally:
+        launcher.close()
+
+
+@pytest.fixture(scope="module")
+def sockd_module() -> Iterator[SockdLauncher]:
+    """Like ``sockd``, for a cluster that several tests of one module share."""
+    launcher = SockdLauncher()
+    try:
+        yield launcher
+    finally:
+        launcher.close()

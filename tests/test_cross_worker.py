@@ -1,0 +1,191 @@
+"""Rooms, broadcasts, calls, close_room and disconnect work across workers, on both buses.
+
+Clients are spread over source addresses so that they land on different workers; each test
+checks with ``whoami`` that the clients it relies on really are on different workers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import Sequence
+
+import pytest
+
+from tests.harness import (
+    Client,
+    SockdLauncher,
+    SockdProcess,
+    by_worker,
+    open_clients,
+    source_addresses,
+    wait_until,
+)
+
+WORKERS = 3
+CLIENTS = 12
+TRANSPORTS = ["websocket"]
+
+
+@pytest.fixture(scope="module", params=["ipc", "redis"])
+def cluster(request: pytest.FixtureRequest, sockd_module: SockdLauncher) -> SockdProcess:
+    """A 3-worker cluster sharing rooms over the master (ipc) or a real redis-server."""
+    redis = request.getfixturevalue("redis_server") if request.param == "redis" else None
+    return sockd_module(workers=WORKERS, sticky=True, redis=redis)
+
+
+def _count(client: Client, token: str) -> int:
+    return sum(1 for item in client.news if isinstance(item, dict) and item.get("t") == token)
+
+
+async def _join(clients: Sequence[Client], room: str) -> None:
+    acks = await asyncio.gather(*(c.call("join", room) for c in clients))
+    assert all(ack["room"] == room for ack in acks), acks
+
+
+async def _fence(sender: Client, room: str, members: Sequence[Client]) -> None:
+    """Broadcast a marker and wait until every member has it: earlier sends are in by then."""
+    token = f"fence-{uuid.uuid4()}"
+    assert await sender.call("broadcast", {"room": room, "payload": {"t": token}}) is True
+    await wait_until(lambda: all(_count(c, token) >= 1 for c in members), 10.0, f"fence {token}")
+    await asyncio.sleep(0.2)  # a short, bounded look for stragglers after the fence
+
+
+async def _spread(clients: Sequence[Client]) -> dict[int, list[Client]]:
+    groups = await by_worker(clients)
+    assert len(groups) >= 2, f"{len(clients)} clients all landed on one worker: {groups}"
+    return groups
+
+
+def _sources(offset: int) -> list[str]:
+    return source_addresses(offset + CLIENTS)[offset:]
+
+
+def test_broadcast_reaches_every_member_on_every_worker_exactly_once(
+    cluster: SockdProcess,
+) -> None:
+    """A broadcast from any worker reaches each room member once, and no outsider."""
+
+    async def scenario() -> None:
+        async with open_clients(cluster.port, _sources(0), TRANSPORTS) as clients:
+            groups = await _spread(clients)
+            # One outsider per worker that has two clients; everyone else joins.
+            outsiders = [group[0] for group in groups.values() if len(group) >= 2]
+            members = [c for c in clients if c not in outsiders]
+            assert len({pid for pid, g in groups.items() for c in g if c in members}) >= 2
+            room = f"room-{uuid.uuid4()}"
+            await _join(members, room)
+            senders = [
+                next(c for c in group if c in members)
+                for group in groups.values()
+                if any(c in members for c in group)
+            ]
+            tokens = []
+            for sender in senders:  # one sender on each worker
+                token = f"news-{uuid.uuid4()}"
+                tokens.append(token)
+                ack = await sender.call("broadcast", {"room": room, "payload": {"t": token}})
+                assert ack is True
+            await wait_until(
+                lambda: all(_count(c, t) >= 1 for c in members for t in tokens),
+                10.0,
+                "every member to receive every broadcast",
+            )
+            await _fence(senders[0], room, members)
+            counts = {(c.source_ip, t): _count(c, t) for c in members for t in tokens}
+            wrong = {key: n for key, n in counts.items() if n != 1}
+            assert wrong == {}, f"deliveries that were not exactly one: {wrong}"
+            leaked = [(c.source_ip, c.news) for c in outsiders if c.news]
+            assert leaked == [], f"clients outside the room received: {leaked}"
+
+    asyncio.run(scenario())
+
+
+def test_call_to_a_client_on_another_worker_returns_its_answer(cluster: SockdProcess) -> None:
+    """``sio.call(..., to=sid)`` from worker A to a client on worker B gets B's ack back."""
+
+    async def scenario() -> None:
+        async with open_clients(cluster.port, _sources(20), TRANSPORTS) as clients:
+            groups = await _spread(clients)
+            (_, group_a), (_, group_b) = list(groups.items())[:2]
+            asker, answerer = group_a[0], group_b[0]
+            for one, other in ((asker, answerer), (answerer, asker)):
+                question = f"q-{uuid.uuid4()}"
+                answer = await one.call("ask", {"sid": other.sid, "question": question})
+                assert answer == {"answer": f"{question}!", "sid": other.sid}, (
+                    f"ask from worker of {one!r} to {other!r} returned {answer!r}"
+                )
+                assert question in other.questions
+                assert question not in one.questions
+
+    asyncio.run(scenario())
+
+
+def test_close_room_empties_the_room_on_every_worker(cluster: SockdProcess) -> None:
+    """After close_room, a broadcast to the room reaches nobody; a control room still works."""
+
+    async def scenario() -> None:
+        async with open_clients(cluster.port, _sources(40), TRANSPORTS) as clients:
+            groups = await _spread(clients)
+            room, control = f"closing-{uuid.uuid4()}", f"control-{uuid.uuid4()}"
+            await _join(clients, room)
+            await _join(clients, control)
+            # The room works before it is closed (so "nobody" below means something).
+            await _fence(clients[0], room, clients)
+            # Close it from a client on a different worker than the one that will send.
+            closer = next(iter(groups.values()))[0]
+            sender = list(groups.values())[1][0]
+            assert await closer.call("close_room", room) is True
+            token = f"after-close-{uuid.uuid4()}"
+            assert await sender.call("broadcast", {"room": room, "payload": {"t": token}})
+            # The control broadcast goes the same way after it: once it is everywhere,
+            # the closed-room one would have arrived too.
+            await _fence(sender, control, clients)
+            got = [c.source_ip for c in clients if _count(c, token)]
+            assert got == [], f"clients that still got a broadcast to the closed room: {got}"
+
+    asyncio.run(scenario())
+
+
+def test_disconnect_of_a_client_on_another_worker(cluster: SockdProcess) -> None:
+    """``sio.disconnect(sid)`` on worker A disconnects the client held by worker B."""
+
+    async def scenario() -> None:
+        async with open_clients(cluster.port, _sources(60), TRANSPORTS) as clients:
+            groups = await _spread(clients)
+            (_, group_a), (_, group_b) = list(groups.items())[:2]
+            kicker, victim = group_a[0], group_b[0]
+            victim_sid = victim.sid
+            assert await kicker.call("kick", {"sid": victim_sid}) is True
+            await wait_until(lambda: len(victim.disconnects) >= 1, 10.0, f"{victim!r} kicked")
+            assert kicker.connected and kicker.disconnects == []
+            assert await kicker.call("echo", "still here") == "still here"
+            bystanders = [c for c in clients if c is not victim]
+            assert all(c.disconnects == [] for c in bystanders)
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.timeout(120)
+def test_one_megabyte_broadcast_arrives_intact_on_another_worker(cluster: SockdProcess) -> None:
+    """A 1 MiB payload crosses the bus (IPC or Redis) unchanged."""
+
+    async def scenario() -> None:
+        async with open_clients(cluster.port, _sources(80), TRANSPORTS) as clients:
+            groups = await _spread(clients)
+            (_, group_a), (_, group_b) = list(groups.items())[:2]
+            sender, receiver = group_a[0], group_b[0]
+            room = f"big-{uuid.uuid4()}"
+            await _join([receiver], room)
+            blob = os.urandom(512 * 1024).hex()  # 1,048,576 characters
+            token = f"big-{uuid.uuid4()}"
+            payload = {"t": token, "blob": blob}
+            ack = await sender.call("broadcast", {"room": room, "payload": payload}, timeout=30)
+            assert ack is True
+            await wait_until(lambda: _count(receiver, token) >= 1, 30.0, "the 1 MiB broadcast")
+            received = next(item for item in receiver.news if item.get("t") == token)
+            assert len(received["blob"]) == len(blob)
+            assert received["blob"] == blob
+
+    asyncio.run(scenario())
