@@ -34,6 +34,8 @@ HEALTHY_PERIOD = 30.0
 MAX_STARTUP_FAILURES = 5
 #: Wait for killed workers to be reaped at the very end.
 REAP_TIMEOUT = 5.0
+#: A worker that has not reported ready this long after spawn is killed (a hung import).
+STARTUP_TIMEOUT = 60.0
 
 _GRACEFUL = (signal.SIGTERM, signal.SIGINT)
 _QUICK = (signal.SIGQUIT,)
@@ -112,7 +114,10 @@ class Arbiter:
     def _check_heartbeats(self, now: float) -> None:
         timeout = self.options.heartbeat_timeout
         for worker in self.workers.values():
-            if worker.state is WorkerState.READY and now - worker.last_heartbeat > timeout:
+            if worker.state is WorkerState.STARTING and now - worker.started_at > STARTUP_TIMEOUT:
+                worker.failure = f"not ready {STARTUP_TIMEOUT:.0f}s after it was started"
+                worker.signal(signal.SIGKILL)
+            elif worker.state is WorkerState.READY and now - worker.last_heartbeat > timeout:
                 log.error(
                     "worker %d (pid %d) missed heartbeats for %.0fs: killing it",
                     worker.slot,
@@ -179,8 +184,15 @@ class Arbiter:
         if self._stopping:
             return
         worker = WorkerProcess(slot, self.options.worker, self._on_frame)
+        try:
+            await worker.spawn()
+        except OSError as exc:
+            # Out of processes or descriptors: try again later, like a crash.
+            log.error("cannot start worker %d: %s", slot, exc)
+            self._failures[slot] += 1
+            self._schedule_restart(slot)
+            return
         self.workers[slot] = worker
-        await worker.spawn()
         log.info("worker %d started (pid %d)", slot, worker.pid)
 
     def _on_frame(self, worker: WorkerProcess, kind: Kind, payload: bytes) -> None:

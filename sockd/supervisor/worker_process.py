@@ -55,7 +55,12 @@ class WorkerProcess:
     async def spawn(self) -> None:
         loop = asyncio.get_running_loop()
         handoff_parent, handoff_child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        control_parent, control_child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            control_parent, control_child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        except OSError:
+            handoff_parent.close()
+            handoff_child.close()
+            raise
         try:
             command = [
                 sys.executable, "-m", "sockd.worker",
