@@ -100,9 +100,9 @@ class Handoff:
         return cls(host, int(port))
 
 
-def send_handoff(channel: socket.socket, client: socket.socket, meta: Handoff) -> None:
-    """Send ``client``'s fd with ``meta``; raises ``BlockingIOError`` when full."""
-    fds = array.array("i", [client.fileno()])
+def send_handoff(channel: socket.socket, client_fd: int, meta: Handoff) -> None:
+    """Send the client's fd with ``meta``; raises ``BlockingIOError`` when full."""
+    fds = array.array("i", (client_fd,))
     channel.sendmsg([meta.encode()], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])
 
 

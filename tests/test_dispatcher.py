@@ -9,6 +9,7 @@ messages) holds connections back until the worker reads, without losing any.
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 from collections.abc import Iterator
 
@@ -74,8 +75,10 @@ def test_ready_slot_gets_the_fd_at_once(listener: socket.socket) -> None:
         dispatcher.slot_ready(1, master)
         client, accepted = connect(listener)
         host = host_owned_by(1, 2)
-        dispatcher.dispatch(accepted, Handoff(host, 5555))
-        assert accepted.fileno() == -1, "the master must close its copy"
+        fd = accepted.detach()
+        dispatcher.dispatch(fd, Handoff(host, 5555))
+        with pytest.raises(OSError):
+            os.fstat(fd)  # the master closed its copy once the worker had the fd
         received = receive_handoff(worker)
         assert received is not None
         fd, meta = received
@@ -90,7 +93,7 @@ def test_connection_waits_for_its_slot_to_become_ready(listener: socket.socket) 
     async def scenario() -> None:
         dispatcher = make_dispatcher(2, queue_timeout=5)
         client, accepted = connect(listener)
-        dispatcher.dispatch(accepted, Handoff(host_owned_by(0, 2), 1))
+        dispatcher.dispatch(accepted.detach(), Handoff(host_owned_by(0, 2), 1))
         assert dispatcher.pending(0) == 1
         master, worker = channel()
         dispatcher.slot_ready(0, master)
@@ -112,7 +115,7 @@ def test_connection_falls_back_to_the_next_ready_slot_after_its_wait(
         master, worker = channel()
         dispatcher.slot_ready(fallback, master)
         client, accepted = connect(listener)
-        dispatcher.dispatch(accepted, Handoff(host, 1))
+        dispatcher.dispatch(accepted.detach(), Handoff(host, 1))
         assert dispatcher.pending(0) == 1
         dispatcher.expire()
         assert dispatcher.pending(0) == 1, "must not fall back before the wait bound"
@@ -130,7 +133,7 @@ def test_connection_is_closed_when_no_slot_is_ready(listener: socket.socket) -> 
     async def scenario() -> None:
         dispatcher = make_dispatcher(2, queue_timeout=0.1)
         client, accepted = connect(listener)
-        dispatcher.dispatch(accepted, Handoff("127.0.0.9", 1))
+        dispatcher.dispatch(accepted.detach(), Handoff("127.0.0.9", 1))
         await asyncio.sleep(0.15)
         dispatcher.expire()
         assert client.recv(1) == b"", "the client sees the connection closed"
@@ -150,7 +153,7 @@ def test_full_channel_holds_connections_until_the_worker_reads(listener: socket.
         for i in range(total):
             client, accepted = connect(listener)
             client.close()
-            dispatcher.dispatch(accepted, Handoff("127.0.0.5", i))
+            dispatcher.dispatch(accepted.detach(), Handoff("127.0.0.5", i))
         assert dispatcher.pending(0) > 0, "the kernel queue should have filled up"
         worker.setblocking(False)
         ports: list[int] = []
@@ -180,7 +183,7 @@ def test_queue_limit_sends_overflow_to_the_fallback_slot(listener: socket.socket
         for i in range(3):
             client, accepted = connect(listener)
             clients.append(client)
-            dispatcher.dispatch(accepted, Handoff(host, i))
+            dispatcher.dispatch(accepted.detach(), Handoff(host, i))
         assert dispatcher.pending(0) == 2
         received = receive_handoff(worker)
         assert received is not None

@@ -19,7 +19,8 @@ ACCEPT_BATCH = 64
 EXHAUSTION_PAUSE = 0.5
 _EXHAUSTION = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
 
-ConnectionHandler = Callable[[socket.socket, Handoff], None]
+#: Called with the accepted connection's fd, which it then owns.
+ConnectionHandler = Callable[[int, Handoff], None]
 
 
 class Acceptor:
@@ -45,7 +46,10 @@ class Acceptor:
     def _accept(self, listener: socket.socket) -> None:
         for _ in range(ACCEPT_BATCH):
             try:
-                conn, peer = listener.accept()
+                # The raw fd, without building a socket object the master would
+                # only close again after the hand-off. TCP_NODELAY is inherited
+                # from the listener (see listeners.py).
+                fd, peer = listener._accept()  # type: ignore[attr-defined]
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as exc:
@@ -55,13 +59,8 @@ class Acceptor:
                 # ECONNABORTED and friends: that client gave up; take the next one.
                 continue
             self.accepted += 1
-            try:
-                conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                host, port = client_address(peer)
-            except OSError:
-                conn.close()  # reset before we got to it
-                continue
-            self._on_connection(conn, Handoff(host, port))
+            host, port = client_address(peer)
+            self._on_connection(fd, Handoff(host, port))
 
     def _pause(self, listener: socket.socket, exc: OSError) -> None:
         log.error("accept failed (%s); pausing accepts for %.1fs", exc.strerror, EXHAUSTION_PAUSE)

@@ -13,6 +13,7 @@ import asyncio
 import errno
 import itertools
 import logging
+import os
 import socket
 import time
 from collections import deque
@@ -27,7 +28,8 @@ log = logging.getLogger("sockd.master")
 
 @dataclass
 class PendingConnection:
-    sock: socket.socket
+    #: The accepted connection; the dispatcher owns it until it is handed off or closed.
+    fd: int
     meta: Handoff
     #: Slots to try, the client's own first.
     order: list[int]
@@ -58,6 +60,7 @@ class Dispatcher:
     ) -> None:
         self._loop = asyncio.get_running_loop()
         self._routes = {slot: SlotRoute() for slot in range(slots)}
+        self._slots = list(self._routes)
         self._sticky = sticky
         self._queue_timeout = queue_timeout
         self._queue_limit = queue_limit
@@ -88,16 +91,19 @@ class Dispatcher:
 
     # -- connections -------------------------------------------------------
 
-    def dispatch(self, sock: socket.socket, meta: Handoff) -> None:
-        """Route a freshly accepted connection."""
-        slots = list(self._routes)
+    def dispatch(self, fd: int, meta: Handoff) -> None:
+        """Route a freshly accepted connection (the dispatcher now owns ``fd``)."""
+        slots = self._slots
         if self._sticky:
             order = self._hashing.order(key_for(meta.peer_host), slots)
         else:
             start = next(self._round_robin) % len(slots)
             order = slots[start:] + slots[:start]
-        now = time.monotonic()
-        self._offer(PendingConnection(sock, meta, order, 0, now + self._queue_timeout))
+        route = self._routes[order[0]]
+        if route.channel is not None and not route.queue and self._send(order[0], route, fd, meta):
+            return  # the common case: no bookkeeping beyond the send
+        deadline = time.monotonic() + self._queue_timeout
+        self._enqueue(PendingConnection(fd, meta, order, 0, deadline))
 
     def expire(self) -> None:
         """Move connections that waited too long to their next ready slot."""
@@ -111,13 +117,22 @@ class Dispatcher:
         for route in self._routes.values():
             self._disarm(route)
             while route.queue:
-                route.queue.popleft().sock.close()
+                os.close(route.queue.popleft().fd)
 
     def _offer(self, pending: PendingConnection) -> None:
         slot = pending.order[pending.position]
         route = self._routes[slot]
-        if route.channel is not None and not route.queue and self._send(slot, route, pending):
+        if (
+            route.channel is not None
+            and not route.queue
+            and self._send(slot, route, pending.fd, pending.meta)
+        ):
             return
+        self._enqueue(pending)
+
+    def _enqueue(self, pending: PendingConnection) -> None:
+        slot = pending.order[pending.position]
+        route = self._routes[slot]
         if len(route.queue) >= self._queue_limit:
             self._fall_back(pending, time.monotonic())
             return
@@ -139,13 +154,13 @@ class Dispatcher:
             pending.meta.peer_host,
             self._queue_timeout,
         )
-        pending.sock.close()
+        os.close(pending.fd)
 
-    def _send(self, slot: int, route: SlotRoute, pending: PendingConnection) -> bool:
+    def _send(self, slot: int, route: SlotRoute, fd: int, meta: Handoff) -> bool:
         """Hand one connection to the slot's worker; False if the channel is full."""
         assert route.channel is not None
         try:
-            send_handoff(route.channel, pending.sock, pending.meta)
+            send_handoff(route.channel, fd, meta)
         except BlockingIOError:
             return False
         except OSError as exc:
@@ -154,14 +169,15 @@ class Dispatcher:
             # The worker died; the reaper will restart it. Keep the connection waiting.
             self.slot_unavailable(slot)
             return False
-        pending.sock.close()
+        os.close(fd)  # the worker holds its own copy now
         route.handed_off += 1
         return True
 
     def _flush(self, slot: int) -> None:
         route = self._routes[slot]
         while route.queue and route.channel is not None:
-            if not self._send(slot, route, route.queue[0]):
+            pending = route.queue[0]
+            if not self._send(slot, route, pending.fd, pending.meta):
                 if route.channel is not None:
                     self._arm(slot, route)
                 return
