@@ -5,11 +5,9 @@ from __future__ import annotations
 import ipaddress
 import json
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from sockd.errors import UserError
-
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 7001
 
 
 @dataclass(frozen=True)
@@ -56,8 +54,14 @@ def _check_port(port: int, text: str) -> int:
 class WorkerOptions:
     """What a worker process needs to boot; passed to it as JSON."""
 
+    #: ``MODULE:ATTR`` of a plain python-socketio app; empty for an app directory.
     app: str
+    #: The app directory, or where ``MODULE:ATTR`` is imported from.
     app_dir: str = "."
+    #: Config environment (``config/config.<env>.toml``).
+    env: str = "prod"
+    #: The effective :class:`sockd.config.schema.Settings`, as JSON-ready data.
+    settings: dict[str, Any] = field(default_factory=dict)
     redis_url: str | None = None
     log_level: str = "info"
     access_log: bool = False
@@ -81,9 +85,7 @@ class ClusterOptions:
     worker: WorkerOptions
     workers: int = 1
     sticky: bool = False
-    binds: tuple[BindAddress, ...] = field(
-        default_factory=lambda: (BindAddress(DEFAULT_HOST, DEFAULT_PORT),)
-    )
+    binds: tuple[BindAddress, ...] = ()
     #: How long a connection may wait for its slot's worker before it falls
     #: back to the next slot in its rendezvous order.
     queue_timeout: float = 5.0

@@ -1,0 +1,1 @@
+"""Settings: their schema, the TOML files they come from, and how flags override them."""
