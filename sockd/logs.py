@@ -7,7 +7,7 @@ import logging
 import sys
 
 
-class LogLevel(str, enum.Enum):
+class LogLevel(enum.StrEnum):
     critical = "critical"
     error = "error"
     warning = "warning"

@@ -90,7 +90,7 @@ class Arbiter:
         while self._fatal is None:
             try:
                 signum = await asyncio.wait_for(self._signals.get(), TICK)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 signum = None
             if signum == signal.SIGCHLD:
                 self._reap()
@@ -168,7 +168,7 @@ class Arbiter:
                 return False
             try:
                 signum = await asyncio.wait_for(self._signals.get(), min(TICK, remaining))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 continue
             if signum in (signal.SIGINT, *_QUICK):
                 log.info("received %s while draining: stopping now", signal.Signals(signum).name)

@@ -180,7 +180,7 @@ async def _check_redis(url: str) -> None:
     )
     try:
         await asyncio.wait_for(client.ping(), REDIS_CHECK_TIMEOUT)
-    except (OSError, asyncio.TimeoutError, redis.RedisError) as exc:
+    except (TimeoutError, OSError, redis.RedisError) as exc:
         raise UserError(f"cannot reach Redis at {url}: {exc or type(exc).__name__}") from None
     finally:
         await client.aclose()
