@@ -20,13 +20,15 @@ import uvloop
 from sockd import __version__
 from sockd.app_target import AppTarget, resolve_target
 from sockd.config.loader import ConfigError, load_settings
-from sockd.config.schema import Settings
+from sockd.config.schema import DEVELOPMENT_ENVS, Settings
 from sockd.errors import UserError
 from sockd.logs import LogLevel, configure_logging
 from sockd.options import BindAddress, ClusterOptions, WorkerOptions
 
 #: Environment variable naming the config environment, as Egg's EGG_SERVER_ENV.
 ENV_VARIABLE = "SOCKD_ENV"
+#: Environment variable with the session secret, so it need not sit in a file.
+SECRET_VARIABLE = "SOCKD_SESSION_SECRET"
 DEFAULT_ENV = "prod"
 
 # Newer typer releases vendor click; its exceptions keep click's names and API.
@@ -124,9 +126,18 @@ def _settings_from(flags: dict[str, Any]) -> tuple[AppTarget, str, Settings]:
     overrides: dict[str, Any] = {"cluster": {k: v for k, v in flags.items() if v is not None}}
     if redis:
         overrides["io"] = {"redis": {"url": redis}}
+    secret = os.environ.get(SECRET_VARIABLE)
+    if secret:
+        overrides["session"] = {"secret": secret}
     settings = load_settings(target.root, env, overrides)
     if not target.is_directory_app:
         _refuse_app_layout_settings(settings)
+    elif settings.session.secret is None and env not in DEVELOPMENT_ENVS:
+        raise ConfigError(
+            f"[session] secret is not set for env {env!r}: set it in "
+            f"config/config.{env}.toml or in ${SECRET_VARIABLE} "
+            f"(only development envs {', '.join(DEVELOPMENT_ENVS)} may go without)"
+        )
     return target, env, settings
 
 
@@ -177,6 +188,8 @@ def _config(flags: dict[str, Any]) -> None:
         "env": env,
         **settings.model_dump(mode="json"),
     }
+    if settings.session.secret is not None:
+        shown["session"]["secret"] = "(set, not shown)"
     typer.echo(json.dumps(shown, indent=2))
 
 

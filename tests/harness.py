@@ -476,8 +476,16 @@ class Client:
         transports: Sequence[str],
         host: str = "127.0.0.1",
         reconnection: bool = True,
+        auth: Any = None,
+        namespaces: Sequence[str] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         self.port = port
+        self.auth = auth
+        self.namespaces = list(namespaces) if namespaces else None
+        self.headers = headers or {}
+        #: Every event the server emitted to this client, as (event, args).
+        self.events: list[tuple[str, tuple[Any, ...]]] = []
         self.host = host
         self.source_ip = source_ip
         self.transports = list(transports)
@@ -511,13 +519,22 @@ class Client:
         self.sio.on("news", self._on_news)
         self.sio.on("message", self._on_message)
         self.sio.on("question", self._on_question)
+        self.sio.on("*", self._on_any)
         await asyncio.wait_for(
             self.sio.connect(
-                base_url(self.port, self.host), transports=self.transports, wait_timeout=15
+                base_url(self.port, self.host),
+                transports=self.transports,
+                wait_timeout=15,
+                auth=self.auth,
+                namespaces=self.namespaces,
+                headers=self.headers,
             ),
             timeout,
         )
         return self
+
+    async def _on_any(self, event: str, *args: Any) -> None:
+        self.events.append((event, args))
 
     async def _on_connect(self) -> None:
         self.connects += 1

@@ -7,13 +7,16 @@ import os
 import sys
 import traceback
 from dataclasses import dataclass
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import engineio
 import socketio
 
+from sockd.config.schema import Settings
 from sockd.errors import UserError
+from sockd.options import WorkerOptions
 
 ASGIApp = Any  # an ASGI callable; typed loosely since apps bring their own types
 
@@ -26,6 +29,17 @@ class AppLoadError(UserError):
 class LoadedApp:
     asgi_app: ASGIApp
     sio: socketio.AsyncServer
+
+
+def load(options: WorkerOptions) -> LoadedApp:
+    """The app a worker serves: an app directory, or ``MODULE:ATTR``."""
+    if options.app:
+        return load_app(options.app, options.app_dir)
+    from sockd.app.application import build_application
+
+    settings = Settings.model_validate(options.settings)
+    asgi_app, application = build_application(Path(options.app_dir), options.env, settings)
+    return LoadedApp(asgi_app, application.io.server)
 
 
 def load_app(spec: str, app_dir: str) -> LoadedApp:

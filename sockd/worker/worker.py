@@ -17,7 +17,7 @@ from sockd.channel import FrameError, Kind, receive_handoff
 from sockd.errors import UserError
 from sockd.logs import route_library_logs_to_root
 from sockd.options import WorkerOptions
-from sockd.worker.app_loader import LoadedApp, load_app
+from sockd.worker.app_loader import LoadedApp, load
 from sockd.worker.bus import MasterBusManager
 from sockd.worker.drain import end_all_sessions
 from sockd.worker.drain_gate import DrainGate
@@ -83,7 +83,7 @@ class Worker:
         return 0
 
     async def _boot(self) -> None:
-        self._app = load_app(self.options.app, self.options.app_dir)
+        self._app = load(self.options)
         route_library_logs_to_root()
         sio = self._app.sio
         if self.options.require_websocket_only and sio.eio.transports != ["websocket"]:

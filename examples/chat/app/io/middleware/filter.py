@@ -1,0 +1,20 @@
+"""Packet middleware: refuse empty or oversized chat messages before the controller."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def middleware(app: Any, options: dict[str, Any]):
+    max_text = int(options.get("max_text", 500))
+
+    async def filter_messages(ctx, next):
+        if ctx.event == "say":
+            text = str((ctx.args[0] or {}).get("text", "")).strip()
+            if not text or len(text) > max_text:
+                raise ValueError(f"a message needs 1 to {max_text} characters")
+        if ctx.event == "join":
+            ctx.state.setdefault("rooms", []).append(str(ctx.args[0]))
+        await next()
+
+    return filter_messages

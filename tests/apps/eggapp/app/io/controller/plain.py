@@ -1,0 +1,32 @@
+"""Plain function controllers, including the routed system events."""
+
+from app.io.middleware._trace import TRACE, record
+
+
+async def add(ctx):
+    return sum(ctx.args)
+
+
+async def trace(ctx):
+    """The trace of another socket on this worker (for disconnect order)."""
+    return TRACE.get(ctx.args[0], [])
+
+
+async def config_value(ctx):
+    return {
+        "ping_interval": ctx.app.config.io.init.ping_interval,
+        "env": ctx.app.env,
+        "label": ctx.app.config.io.middleware.get("gate", {}).get("label"),
+    }
+
+
+async def on_disconnecting(ctx):
+    record(ctx, f"controller rooms={len(ctx.socket.rooms)}")
+
+
+async def on_disconnect(ctx):
+    record(ctx, "controller")
+
+
+async def on_error(ctx):
+    record(ctx, f"error controller: {ctx.args[0]}")
