@@ -7,32 +7,22 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from tests.harness import SockdLauncher, free_port
+from tests.harness import SockdLauncher, free_port, redis_answers
 
 
-def _redis_answers(port: int) -> bool:
-    """Whether a redis-server on ``port`` answers PING with PONG."""
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
-            sock.sendall(b"PING\r\n")
-            return sock.recv(64).startswith(b"+PONG")
-    except OSError:
-        return False
+@contextlib.contextmanager
+def running_redis(workdir: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A redis-server on a free loopback port, stopped by pid on exit.
 
-
-@pytest.fixture(scope="session")
-def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A private redis-server for the session; yields ``redis://127.0.0.1:PORT/0``.
-
-    It is not skipped when redis-server is missing: .ci/run installs it, so a missing
-    binary is a broken machine and must fail loudly.
+    It is never skipped when redis-server is missing: .ci/run installs it, so a
+    missing binary is a broken machine and must fail loudly.
     """
     binary = shutil.which("redis-server")
     if binary is None:
@@ -41,31 +31,17 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             ".ci/run does this)",
             pytrace=False,
         )
-    workdir = tmp_path_factory.mktemp("redis")
     port = free_port()
     log_path = workdir / "redis.log"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
-            [
-                binary,
-                "--port",
-                str(port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(workdir),
-            ],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+            [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(workdir)],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
     try:
         deadline = time.monotonic() + 15.0
-        while not _redis_answers(port):
+        while not redis_answers(port):
             if proc.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(
                     f"redis-server on port {port} did not answer PING "
@@ -73,7 +49,7 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                     pytrace=False,
                 )
             time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}/0"
+        yield f"redis://127.0.0.1:{port}/0", proc
     finally:
         if proc.poll() is None:
             proc.terminate()
@@ -83,6 +59,20 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 proc.kill()
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     proc.wait(5)
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A redis-server shared by the session; yields ``redis://127.0.0.1:PORT/0``."""
+    with running_redis(tmp_path_factory.mktemp("redis")) as (url, _):
+        yield url
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A redis-server of one test's own, which the test may stop."""
+    with running_redis(tmp_path) as server:
+        yield server
 
 
 @pytest.fixture

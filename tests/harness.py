@@ -641,3 +641,13 @@ async def by_worker(clients: Sequence[Client]) -> dict[int, list[Client]]:
     for client, info in zip(clients, infos, strict=True):
         groups.setdefault(int(info["pid"]), []).append(client)
     return groups
+
+
+def redis_answers(port: int) -> bool:
+    """Whether a redis-server on ``port`` answers PING with PONG."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(64).startswith(b"+PONG")
+    except OSError:
+        return False
