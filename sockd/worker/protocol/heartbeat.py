@@ -1,0 +1,62 @@
+"""A session whose client stops answering pings is gone pingInterval + pingTimeout later.
+
+Spec: the server pings every ``pingInterval``; without a pong within ``pingTimeout`` the
+session is closed, and later requests with its sid get HTTP 400. python-engineio 4.15
+notices a missing pong only when it next sends a packet or when its monitor task (which
+visits one session every ``pingTimeout / sessions`` seconds) comes by, so a poll arriving
+after the deadline is still answered 200 with the next ping. Here each ping cycle, started
+at the handshake and at every pong, sets a deadline, and a timer ends the session on time
+(uvloop runs due timers before the I/O of the same loop turn, so a request arriving after
+the deadline finds the session gone). The library's own check, run before each send and
+by its monitor, is answered against the same deadline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+
+import engineio
+from engineio import exceptions
+from engineio.async_socket import AsyncSocket
+
+from sockd.worker.protocol.closing import end_session
+
+PING_TIMEOUT = engineio.AsyncServer.reason.PING_TIMEOUT
+
+#: Sessions being ended by their deadline timer (tasks need a reference until done).
+_ending: set[asyncio.Task[None]] = set()
+
+
+class PongDeadline(AsyncSocket):
+    """Ends the session when a ping cycle runs past ping interval + ping timeout."""
+
+    _pong_deadline: float = math.inf
+    _deadline_timer: asyncio.TimerHandle | None = None
+
+    def schedule_ping(self) -> None:
+        if self.last_ping:  # the library starts a new cycle only after a completed one
+            self._arm_deadline()
+        super().schedule_ping()
+
+    def _arm_deadline(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._pong_deadline = loop.time() + self.server.ping_interval + self.server.ping_timeout
+        if self._deadline_timer is not None:
+            self._deadline_timer.cancel()
+        self._deadline_timer = loop.call_at(self._pong_deadline, self._deadline_passed)
+
+    def _deadline_passed(self) -> None:
+        if not self.closed:
+            task = asyncio.ensure_future(end_session(self.server, self.sid, PING_TIMEOUT))
+            _ending.add(task)
+            task.add_done_callback(_ending.discard)
+
+    async def check_ping_timeout(self) -> bool:
+        """The library's ping check, against the deadline."""
+        if self.closed:
+            raise exceptions.SocketIsClosedError()
+        if asyncio.get_running_loop().time() < self._pong_deadline:
+            return True
+        await end_session(self.server, self.sid, PING_TIMEOUT)
+        return False

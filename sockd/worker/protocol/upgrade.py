@@ -1,0 +1,47 @@
+"""One upgrade per session, and no noop on the WebSocket.
+
+Spec: while a session upgrades, or after it upgraded, another WebSocket with its sid is
+closed (and polling requests get 400). The noop ``6`` that ends the pending long-poll
+during an upgrade belongs to that poll only. python-engineio 4.15 refuses a second
+WebSocket only after the upgrade completed; one arriving during the upgrade starts a
+second upgrade of the same session. And it queues that noop whether or not a poll is
+pending, so without one the noop is sent as the first WebSocket frame after the upgrade.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engineio import packet
+from engineio.async_socket import AsyncSocket
+
+NOOP = packet.Packet(packet.NOOP).encode()
+
+
+class _WithoutNoop:
+    """The WebSocket as python-engineio's handler uses it, dropping noop frames it sends."""
+
+    def __init__(self, ws: Any) -> None:
+        self._ws = ws
+
+    async def wait(self) -> Any:
+        return await self._ws.wait()
+
+    async def send(self, message: str | bytes) -> None:
+        if message != NOOP:
+            await self._ws.send(message)
+
+    async def close(self) -> None:
+        await self._ws.close()
+
+
+class SingleUpgrade(AsyncSocket):
+    """Refuse a WebSocket while the session upgrades; never send a noop over WebSocket."""
+
+    async def _upgrade_websocket(self, environ: dict[str, Any]) -> Any:
+        if self.upgrading:
+            return self.server._bad_request("Session is already upgrading")
+        return await super()._upgrade_websocket(environ)
+
+    async def _websocket_handler(self, ws: Any) -> None:
+        await super()._websocket_handler(_WithoutNoop(ws))
