@@ -36,6 +36,7 @@ class Kind(enum.IntEnum):
     FAILED = 3  # worker → master: startup failed; UTF-8 one-line reason
     BUS = 4  # both ways: an opaque pub/sub message, relayed by the master
     DRAIN = 5  # master → worker: JSON {"timeout": seconds}
+    STATS = 6  # worker → master, after each heartbeat: JSON {"connections", "sessions"}
 
 
 def encode_frame(kind: Kind, payload: bytes = b"") -> bytes:

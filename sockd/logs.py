@@ -1,10 +1,18 @@
-"""Log setup shared by the master and the workers: one line per event, to stderr."""
+"""Log setup shared by the master and the workers: one line per event, to stderr or a file.
+
+Lines are text or JSON objects (``--log-format json``). With ``--log-file`` every process
+appends to the same file; SIGUSR1 makes each reopen it, so logrotate can move it away.
+"""
 
 from __future__ import annotations
 
 import enum
+import json
 import logging
+import signal
 import sys
+import time
+from typing import Any
 
 
 class LogLevel(enum.StrEnum):
@@ -16,15 +24,96 @@ class LogLevel(enum.StrEnum):
     trace = "trace"
 
 
-def configure_logging(level: str, role: str) -> None:
-    """Send every log line to stderr, prefixed with the time, pid and ``role``."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(
-        logging.Formatter(f"%(asctime)s [%(process)d] [{role}] %(levelname)s %(message)s")
-    )
+class LogFormat(enum.StrEnum):
+    text = "text"
+    json = "json"
+
+
+#: Record attributes that events about one worker carry (``extra=``), shown in JSON lines.
+EVENT_FIELDS = ("slot", "worker_pid", "event")
+
+
+class JSONFormatter(logging.Formatter):
+    """One JSON object per line: time, level, pid, role, message, and the event's fields."""
+
+    def __init__(self, role: str) -> None:
+        super().__init__()
+        self._role = role
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(record.created))
+            + f".{int(record.msecs):03d}",
+            "level": record.levelname.lower(),
+            "pid": record.process,
+            "role": self._role,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for name in EVENT_FIELDS:
+            if hasattr(record, name):
+                line[name] = getattr(record, name)
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line, default=str)
+
+
+class ReopenableFileHandler(logging.FileHandler):
+    """A log file that reopens itself at its next line after :func:`reopen_log_files`.
+
+    The signal handler only raises a flag: reopening from inside a signal handler could
+    close the stream under a write of the same thread.
+    """
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path, mode="a", encoding="utf-8")
+        self.reopen_requested = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.reopen_requested:
+            self.reopen_requested = False
+            self.acquire()
+            try:
+                self.close()
+                self.stream = self._open()
+            finally:
+                self.release()
+        super().emit(record)
+
+
+def configure_logging(
+    level: str, role: str, fmt: str = LogFormat.text, log_file: str | None = None
+) -> None:
+    """Send every log line to ``log_file`` (default: stderr), naming the pid and ``role``.
+
+    SIGUSR1 reopens the file from then on (the master overrides this to tell its workers).
+    """
+    handler: logging.Handler
+    if log_file:
+        handler = ReopenableFileHandler(log_file)
+        signal.signal(signal.SIGUSR1, lambda signum, frame: reopen_log_files())
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+    if fmt == LogFormat.json:
+        handler.setFormatter(JSONFormatter(role))
+    else:
+        handler.setFormatter(
+            logging.Formatter(f"%(asctime)s [%(process)d] [{role}] %(levelname)s %(message)s")
+        )
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(logging.DEBUG if level == "trace" else level.upper())
+    set_log_level(level)
+
+
+def set_log_level(level: str) -> None:
+    logging.getLogger().setLevel(logging.DEBUG if level == "trace" else level.upper())
+
+
+def reopen_log_files() -> None:
+    """Have every log file reopen before its next line (after logrotate moved it)."""
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, ReopenableFileHandler):
+            handler.reopen_requested = True
 
 
 def route_library_logs_to_root() -> None:

@@ -24,7 +24,9 @@ def main() -> int:
     # The master coordinates stops; a terminal's Ctrl-C reaches the whole
     # process group, and the worker waits for the master's drain order instead.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    configure_logging(options.log_level, role=f"worker {args.slot}")
+    configure_logging(
+        options.log_level, f"worker {args.slot}", options.log_format, options.log_file
+    )
     worker = Worker(args.slot, args.handoff_fd, args.control_fd, options)
     return uvloop.run(worker.run())
 

@@ -1,0 +1,1 @@
+"""The control socket: how ``sockd stop|reload|status`` reach a running master."""

@@ -1,0 +1,90 @@
+"""The master process, from the command line to its exit.
+
+In order: detach (``--daemon``), set up logging, claim the title and the pid file (a
+second sockd with either is refused), name the process, then run the arbiter with its
+control socket. In a daemon every error also goes back to the waiting ``sockd start``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import setproctitle
+import uvloop
+
+from sockd.control.runtime import Instance, prepare_runtime_dir
+from sockd.errors import StartupError, UserError
+from sockd.logs import configure_logging
+from sockd.options import ClusterOptions
+from sockd.supervisor.arbiter import Arbiter
+from sockd.supervisor.daemonize import Readiness, daemonize
+from sockd.supervisor.pidfile import PidFile, PidFileHeld
+from sockd.supervisor.reload import OptionsLoader
+
+
+def run_master(options: ClusterOptions, load_options: OptionsLoader) -> int:
+    """Run the master until it stops; its exit code."""
+    readiness: Readiness | None = None
+    if options.daemon:
+        if not options.worker.log_file:
+            raise UserError("--daemon needs --log-file PATH: a daemon has no terminal to log to")
+        readiness = daemonize(options.worker.log_file)
+    try:
+        return _run(options, load_options, readiness)
+    except UserError as exc:
+        if readiness is not None:
+            readiness.failed(exc)
+        raise
+
+
+def _run(options: ClusterOptions, load_options: OptionsLoader, readiness: Readiness | None) -> int:
+    worker = options.worker
+    configure_logging(worker.log_level, "master", worker.log_format, worker.log_file)
+    instance = Instance(options.title, prepare_runtime_dir())
+    instance.check_socket_path()
+    with contextlib.ExitStack() as held:
+        held.enter_context(_claim(instance.pid_path, _title_taken(options.title)))
+        if options.pidfile:
+            held.enter_context(_claim(Path(options.pidfile), _pidfile_taken(options.pidfile)))
+        setproctitle.setproctitle(f"sockd: master [{options.title}] {worker.app or worker.app_dir}")
+        arbiter = Arbiter(
+            options,
+            load_options,
+            control_path=instance.socket_path,
+            on_ready=readiness.ready if readiness is not None else None,
+        )
+        return uvloop.run(arbiter.run())
+
+
+@contextlib.contextmanager
+def _claim(path: Path, taken: str) -> Iterator[None]:
+    """Hold the pid file at ``path`` (with our pid in it) for the block."""
+    pidfile = PidFile(path)
+    try:
+        pidfile.acquire()
+    except PidFileHeld as exc:
+        raise StartupError(taken.format(pid=exc.pid or "unknown")) from None
+    except OSError as exc:
+        raise StartupError(f"cannot write the pid file {path}: {exc.strerror}") from None
+    try:
+        pidfile.write(os.getpid())
+        yield
+    finally:
+        pidfile.release()
+
+
+def _title_taken(title: str) -> str:
+    return (
+        f"a sockd titled {title!r} is already running (pid {{pid}}): stop it with "
+        f"`sockd stop --title {title}`, or give this one another --title"
+    )
+
+
+def _pidfile_taken(path: str) -> str:
+    return (
+        f"the pid file {path} belongs to a running sockd (pid {{pid}}): stop it with "
+        f"`sockd stop --pidfile {path}`, or use another --pidfile"
+    )
