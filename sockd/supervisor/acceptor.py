@@ -6,9 +6,9 @@ import asyncio
 import errno
 import logging
 import socket
-from collections.abc import Callable
 
 from sockd.channel import Handoff
+from sockd.supervisor.keys import KeyResolver
 from sockd.supervisor.sticky_key import client_address
 
 log = logging.getLogger("sockd.master")
@@ -19,15 +19,14 @@ ACCEPT_BATCH = 64
 EXHAUSTION_PAUSE = 0.5
 _EXHAUSTION = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
 
-#: Called with the accepted connection's fd, which it then owns.
-ConnectionHandler = Callable[[int, Handoff], None]
-
 
 class Acceptor:
-    def __init__(self, listeners: list[socket.socket], on_connection: ConnectionHandler) -> None:
+    """Accepts and hands each connection to the key-resolution stage, which then owns it."""
+
+    def __init__(self, listeners: list[socket.socket], keys: KeyResolver) -> None:
         self._loop = asyncio.get_running_loop()
         self._listeners = listeners
-        self._on_connection = on_connection
+        self._keys = keys
         self._paused: set[int] = set()
         self.accepted = 0
 
@@ -36,7 +35,8 @@ class Acceptor:
             self._loop.add_reader(listener.fileno(), self._accept, listener)
 
     def close(self) -> None:
-        """Stop accepting and close the listeners (new clients get refused)."""
+        """Stop accepting, close the listeners and the connections still in a peek."""
+        self._keys.close()
         for listener in self._listeners:
             if listener.fileno() not in self._paused:
                 self._loop.remove_reader(listener.fileno())
@@ -60,7 +60,7 @@ class Acceptor:
                 continue
             self.accepted += 1
             host, port = client_address(peer)
-            self._on_connection(fd, Handoff(host, port))
+            self._keys.resolve(fd, Handoff(host, port))
 
     def _pause(self, listener: socket.socket, exc: OSError) -> None:
         log.error("accept failed (%s); pausing accepts for %.1fs", exc.strerror, EXHAUSTION_PAUSE)

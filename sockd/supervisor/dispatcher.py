@@ -5,6 +5,11 @@ gets the fd at once; otherwise the connection waits in the slot's bounded
 queue until the worker is ready and the channel is writable again (writer
 readiness), or until its wait bound passes, when it falls back to the next
 ready slot in the client's rendezvous order.
+
+Slots can be added and removed while serving: a new slot joins the hash once its
+first worker is ready (so nobody waits for it), and a removed slot's waiting
+connections move on to their next slot. Rendezvous hashing moves only the keys
+the added or removed slot wins (about 1/N).
 """
 
 from __future__ import annotations
@@ -17,11 +22,13 @@ import os
 import socket
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sockd.channel import Handoff, send_handoff
 from sockd.supervisor.hashing import RendezvousHash
-from sockd.supervisor.sticky_key import key_for
+from sockd.supervisor.least_loaded import LeastLoaded
+from sockd.supervisor.sticky_key import Route, by_address
 
 log = logging.getLogger("sockd.master")
 
@@ -57,6 +64,7 @@ class Dispatcher:
         queue_timeout: float,
         queue_limit: int,
         hashing: RendezvousHash | None = None,
+        sessions: Callable[[int], int] = lambda slot: 0,
     ) -> None:
         self._loop = asyncio.get_running_loop()
         self._routes = {slot: SlotRoute() for slot in range(slots)}
@@ -66,16 +74,31 @@ class Dispatcher:
         self._queue_limit = queue_limit
         self._hashing = hashing or RendezvousHash()
         self._round_robin = itertools.count()
+        self._least_loaded = LeastLoaded(sessions)
         self.dropped = 0
 
     # -- slots coming and going -------------------------------------------
 
     def slot_ready(self, slot: int, channel: socket.socket) -> None:
-        """A worker in ``slot`` is ready: route to it and flush its queue."""
-        route = self._routes[slot]
+        """A worker in ``slot`` is ready: route to it (a new slot joins the hash) and flush."""
+        route = self._routes.get(slot)
+        if route is None:
+            route = self._routes[slot] = SlotRoute()
+            self._slots = sorted(self._routes)
         self._disarm(route)
         route.channel = channel
         self._flush(slot)
+
+    def remove_slot(self, slot: int) -> None:
+        """Take ``slot`` out of the hash; its waiting connections move to their next slot."""
+        route = self._routes.pop(slot, None)
+        if route is None:
+            return  # added and removed before its first worker was ready
+        self._slots = sorted(self._routes)
+        self._disarm(route)
+        now = time.monotonic()
+        while route.queue:
+            self._fall_back(route.queue.popleft(), now)
 
     def slot_unavailable(self, slot: int) -> None:
         """The slot's worker stopped taking connections; new ones wait in the queue."""
@@ -86,24 +109,37 @@ class Dispatcher:
     def handed_off(self, slot: int) -> int:
         return self._routes[slot].handed_off
 
+    def handed_off_by_slot(self) -> dict[int, int]:
+        return {slot: route.handed_off for slot, route in self._routes.items()}
+
     def pending(self, slot: int) -> int:
         return len(self._routes[slot].queue)
 
     # -- connections -------------------------------------------------------
 
-    def dispatch(self, fd: int, meta: Handoff) -> None:
-        """Route a freshly accepted connection (the dispatcher now owns ``fd``)."""
-        slots = self._slots
-        if self._sticky:
-            order = self._hashing.order(key_for(meta.peer_host), slots)
-        else:
-            start = next(self._round_robin) % len(slots)
-            order = slots[start:] + slots[:start]
+    def dispatch(self, fd: int, meta: Handoff, key: Route | None = None) -> None:
+        """Route a freshly accepted connection (the dispatcher now owns ``fd``).
+
+        Without ``key``, the connection is keyed by its client address.
+        """
+        order = self._order(key or by_address(meta.peer_host))
         route = self._routes[order[0]]
         if route.channel is not None and not route.queue and self._send(order[0], route, fd, meta):
             return  # the common case: no bookkeeping beyond the send
         deadline = time.monotonic() + self._queue_timeout
         self._enqueue(PendingConnection(fd, meta, order, 0, deadline))
+
+    def _order(self, key: Route) -> list[int]:
+        """Slots to try, best first: the session's owner, the key's slot, or the least loaded."""
+        slots = self._slots
+        if not self._sticky:
+            start = next(self._round_robin) % len(slots)
+            return slots[start:] + slots[:start]
+        if key.key is not None:
+            return self._hashing.order(key.key, slots)
+        if key.owner is not None and key.owner in self._routes:
+            return [key.owner, *(slot for slot in slots if slot != key.owner)]
+        return self._least_loaded.order(slots)
 
     def expire(self) -> None:
         """Move connections that waited too long to their next ready slot."""
@@ -142,8 +178,12 @@ class Dispatcher:
 
     def _fall_back(self, pending: PendingConnection, now: float) -> None:
         for position in range(pending.position + 1, len(pending.order)):
-            route = self._routes[pending.order[position]]
-            if route.channel is not None and len(route.queue) < self._queue_limit:
+            route = self._routes.get(pending.order[position])  # None: a removed slot
+            if (
+                route is not None
+                and route.channel is not None
+                and len(route.queue) < self._queue_limit
+            ):
                 pending.position = position
                 pending.deadline = now + self._queue_timeout
                 self._offer(pending)

@@ -1,8 +1,9 @@
-"""The sticky key of a connection: the client's address."""
+"""The sticky key of a connection: the client's address, or the slot its session names."""
 
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import dataclass
 
 
 def client_address(peer: tuple) -> tuple[str, int]:
@@ -22,3 +23,19 @@ def client_address(peer: tuple) -> tuple[str, int]:
 def key_for(host: str) -> bytes:
     """The bytes hashed to pick a slot."""
     return host.encode()
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where a connection should go: by the hash of ``key``, to ``owner``, or least loaded.
+
+    ``owner`` is the slot named by a session id (``--sticky-key sid``); with
+    neither set the connection opens a new session and goes to the least-loaded slot.
+    """
+
+    key: bytes | None = None
+    owner: int | None = None
+
+
+def by_address(host: str) -> Route:
+    return Route(key=key_for(host))

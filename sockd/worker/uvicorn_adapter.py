@@ -7,22 +7,40 @@ zero listeners, and its HTTP protocol classes serve any connected socket given
 ``server_state``, ``lifespan.state``, ``http_protocol_class``, ``_loop``) are
 internals, stable since uvicorn 0.21; pyproject pins a range and the tests run
 the hand-off at both ends of it.
+
+The client address the master determined (from a PROXY header or a trusted
+X-Forwarded-For) replaces the transport's peer in ``scope["client"]`` and the
+access log: the HTTP protocol computes ``client`` from the transport in
+``connection_made``, and the WebSocket protocol again after an upgrade, so both
+classes are subclassed here to put the real address back right after.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import socket
+import ssl
 from typing import Any
 
 import uvicorn
+
+Address = tuple[str, int]
 
 
 class UvicornHost:
     """uvicorn with no listener, fed client sockets one at a time."""
 
     def __init__(
-        self, app: Any, *, log_level: str, access_log: bool, graceful_timeout: float
+        self,
+        app: Any,
+        *,
+        log_level: str,
+        access_log: bool,
+        graceful_timeout: float,
+        certfile: str | None = None,
+        keyfile: str | None = None,
+        ca_certs: str | None = None,
     ) -> None:
         self.config = uvicorn.Config(
             app,
@@ -34,8 +52,17 @@ class UvicornHost:
             # The master already accepted; proxies are handled by the master too.
             proxy_headers=False,
             server_header=False,
+            ssl_certfile=certfile,
+            ssl_keyfile=keyfile,
+            ssl_ca_certs=ca_certs,
+            ssl_cert_reqs=ssl.CERT_REQUIRED if ca_certs else ssl.CERT_NONE,
         )
         self.config.load()
+        #: The TLS context of the worker's handshakes; ``None`` for plain TCP.
+        self.ssl: ssl.SSLContext | None = self.config.ssl
+        self._protocol_class = _with_real_client(
+            self.config.http_protocol_class, self.config.ws_protocol_class
+        )
         self.server = uvicorn.Server(self.config)
         self.startup_failed = False
         self._task: asyncio.Task[None] | None = None
@@ -57,19 +84,25 @@ class UvicornHost:
             # uvicorn exits the process when lifespan startup fails.
             self.startup_failed = True
 
-    def serve_socket(self, sock: socket.socket) -> None:
-        """Serve one connected client socket as if uvicorn had accepted it."""
+    def serve_socket(self, sock: socket.socket, client: Address) -> None:
+        """Serve one connected client socket as if uvicorn had accepted it from ``client``."""
         loop = asyncio.get_running_loop()
-        protocol = self.config.http_protocol_class(  # type: ignore[call-arg]
+        protocol = self._protocol_class(
             config=self.config,
             server_state=self.server.server_state,
             app_state=self.server.lifespan.state,
             _loop=loop,
         )
+        protocol.real_client = client
         sock.setblocking(False)
-        task = loop.create_task(_connect(loop, protocol, sock))
+        task = loop.create_task(_connect(loop, protocol, sock, self.ssl))
         self._connecting.add(task)
         task.add_done_callback(self._connecting.discard)
+
+    @property
+    def open_connections(self) -> int:
+        """Client connections open now (HTTP and WebSocket alike)."""
+        return len(self.server.server_state.connections)
 
     def shut_down(self, timeout: float) -> None:
         """Start uvicorn's graceful shutdown, waiting at most ``timeout`` for requests."""
@@ -81,8 +114,40 @@ class UvicornHost:
             await self._task
 
 
-async def _connect(loop: asyncio.AbstractEventLoop, protocol: Any, sock: socket.socket) -> None:
+async def _connect(
+    loop: asyncio.AbstractEventLoop,
+    protocol: Any,
+    sock: socket.socket,
+    context: ssl.SSLContext | None,
+) -> None:
     try:
-        await loop.connect_accepted_socket(lambda: protocol, sock)
-    except OSError:
-        sock.close()  # the client went away between accept and hand-off
+        # With TLS the handshake happens here, in the worker, on the raw connection.
+        await loop.connect_accepted_socket(lambda: protocol, sock, ssl=context)
+    except (OSError, ssl.SSLError, TimeoutError):
+        sock.close()  # the client went away, or failed its TLS handshake
+
+
+def _with_real_client(http_class: type, ws_class: type | None) -> Any:
+    """``http_class`` (and its WebSocket upgrade) showing ``real_client`` as the client."""
+
+    class RealClientWebSocket(ws_class or object):  # type: ignore[misc]
+        def __init__(self, *args: Any, real_client: Address, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.real_client = real_client
+
+        def connection_made(self, transport: Any) -> None:
+            super().connection_made(transport)  # type: ignore[misc]
+            self.client = self.real_client
+
+    class RealClientHTTP(http_class):  # type: ignore[misc, valid-type]
+        real_client: Address
+
+        def connection_made(self, transport: Any) -> None:
+            super().connection_made(transport)
+            self.client = self.real_client
+            if ws_class is not None:
+                self.ws_protocol_class = functools.partial(
+                    RealClientWebSocket, real_client=self.real_client
+                )
+
+    return RealClientHTTP
