@@ -3,12 +3,48 @@
 from __future__ import annotations
 
 import errno
+import os
 import socket
 
 from sockd.errors import StartupError
 from sockd.options import BindAddress
 
 BACKLOG = 2048
+
+
+#: The first fd systemd passes (SD_LISTEN_FDS_START).
+LISTEN_FDS_START = 3
+
+
+def inherited_listeners(environ: dict[str, str]) -> list[socket.socket]:
+    """Listeners passed by systemd socket activation (``LISTEN_FDS``), if they are ours.
+
+    ``LISTEN_PID`` must name this process: a variable inherited by accident
+    from an activated parent must not make us adopt its fds.
+    """
+    count = environ.get("LISTEN_FDS", "")
+    if environ.get("LISTEN_PID") != str(os.getpid()) or not count.isdigit():
+        return []
+    listeners = []
+    for fd in range(LISTEN_FDS_START, LISTEN_FDS_START + int(count)):
+        sock = socket.socket(fileno=fd)
+        if sock.type != socket.SOCK_STREAM:
+            raise StartupError(f"socket activation passed fd {fd}, which is not a stream socket")
+        sock.setblocking(False)
+        if sock.family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        os.set_inheritable(fd, False)
+        listeners.append(sock)
+    return listeners
+
+
+def describe(listener: socket.socket) -> str:
+    """``HOST:PORT`` of a listener, for logs."""
+    address = listener.getsockname()
+    if isinstance(address, str):
+        return address
+    host, port = address[0], address[1]
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def bind_listeners(addresses: tuple[BindAddress, ...]) -> list[socket.socket]:

@@ -13,10 +13,13 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from typing import cast
+from typing import Any, cast
+
+import psutil
 
 from sockd.channel import FrameDecoder, FrameError, Kind, encode_json_frame
 from sockd.options import WorkerOptions
+from sockd.supervisor.sd_notify import worker_environment
 
 FrameHandler = Callable[["WorkerProcess", Kind, bytes], None]
 
@@ -35,21 +38,37 @@ class WorkerProcess:
     imports the app anew and inherits nothing from the master's event loop.
     """
 
-    def __init__(self, slot: int, options: WorkerOptions, on_frame: FrameHandler) -> None:
+    def __init__(
+        self, slot: int, options: WorkerOptions, on_frame: FrameHandler, generation: int = 0
+    ) -> None:
         self.slot = slot
         self.options = options
+        #: Which reload's code and config the worker runs (0: those of the start).
+        self.generation = generation
         self._on_frame = on_frame
         self.state = WorkerState.STARTING
         self.pid = 0
         self.started_at = 0.0
         self.ready_at = 0.0
         self.last_heartbeat = 0.0
+        #: When a drain order must have ended in an exit (then the worker is killed).
+        self.drain_deadline = 0.0
         self.exit_status: int | None = None
         self.failure: str | None = None
         #: Engine.IO transports the app allows, from the worker's READY report.
         self.transports: list[str] = []
+        #: The worker's last STATS report: open connections and Engine.IO sessions.
+        self.stats: dict[str, Any] = {}
+        #: Resident memory (bytes) and CPU percent at the master's last sample.
+        self.rss = 0
+        self.cpu_percent = 0.0
+        loop = asyncio.get_running_loop()
+        #: True once ready; False if it exited before that.
+        self.outcome: asyncio.Future[bool] = loop.create_future()
+        self.exited: asyncio.Future[None] = loop.create_future()
         self.handoff: socket.socket | None = None
         self._popen: subprocess.Popen[bytes] | None = None
+        self._process: psutil.Process | None = None
         self._control: asyncio.Transport | None = None
 
     async def spawn(self) -> None:
@@ -70,7 +89,9 @@ class WorkerProcess:
                 "--options", self.options.to_json(),
             ]  # fmt: skip
             self._popen = subprocess.Popen(
-                command, pass_fds=(handoff_child.fileno(), control_child.fileno())
+                command,
+                pass_fds=(handoff_child.fileno(), control_child.fileno()),
+                env=worker_environment(),
             )
         except BaseException:
             handoff_parent.close()
@@ -93,6 +114,8 @@ class WorkerProcess:
             self.last_heartbeat = time.monotonic()
         elif kind is Kind.FAILED:
             self.failure = payload.decode(errors="replace")
+        elif kind is Kind.STATS:
+            self.stats = json.loads(payload)
         elif kind is Kind.READY:
             self.transports = list(json.loads(payload).get("transports", []))
         self._on_frame(self, kind, payload)
@@ -100,6 +123,21 @@ class WorkerProcess:
     def mark_ready(self) -> None:
         self.state = WorkerState.READY
         self.ready_at = self.last_heartbeat = time.monotonic()
+        if not self.outcome.done():
+            self.outcome.set_result(True)
+
+    def sample(self) -> None:
+        """Read the worker's RSS and CPU use (CPU: since the previous sample)."""
+        if not self.pid or self.exit_status is not None:
+            return
+        try:
+            if self._process is None:
+                self._process = psutil.Process(self.pid)
+            with self._process.oneshot():
+                self.rss = self._process.memory_info().rss
+                self.cpu_percent = self._process.cpu_percent(None)
+        except (psutil.Error, OSError):
+            pass  # exiting (the reaper will tell), or out of descriptors for /proc
 
     def send(self, frame: bytes) -> None:
         """Queue a frame for the worker; dropped silently once the worker is gone."""
@@ -110,6 +148,7 @@ class WorkerProcess:
         """Ask the worker to close its sessions and exit within ``timeout``."""
         if self.state in (WorkerState.STARTING, WorkerState.READY):
             self.state = WorkerState.DRAINING
+            self.drain_deadline = time.monotonic() + timeout
             self.send(encode_json_frame(Kind.DRAIN, {"timeout": timeout}))
             if self._popen is not None and self.exit_status is None:
                 # A worker still importing the app cannot read the order yet.
@@ -124,6 +163,10 @@ class WorkerProcess:
         """Record the wait status and release both channels."""
         self.exit_status = status
         self.state = WorkerState.EXITED
+        if not self.outcome.done():
+            self.outcome.set_result(False)
+        if not self.exited.done():
+            self.exited.set_result(None)
         if self._popen is not None:
             self._popen.returncode = os.waitstatus_to_exitcode(status)
         if self.handoff is not None:
