@@ -1,0 +1,1 @@
+"""sockd's benchmark suite: ``python -m bench`` (see README, "Benchmarks")."""

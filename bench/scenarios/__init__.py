@@ -1,0 +1,1 @@
+"""The scenarios: each drives one freshly started system and returns named numbers."""
