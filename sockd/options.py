@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import ipaddress
 import json
 from dataclasses import asdict, dataclass, field
@@ -64,11 +65,22 @@ class WorkerOptions:
     settings: dict[str, Any] = field(default_factory=dict)
     redis_url: str | None = None
     log_level: str = "info"
+    log_format: str = "text"
+    log_file: str | None = None
     access_log: bool = False
     graceful_timeout: float = 30.0
+    #: Seconds a client may take to join a namespace before it is disconnected
+    #: (Node's ``connectTimeout``).
+    connect_timeout: float = 45.0
     #: Whether the cluster is sticky; a non-sticky multi-worker cluster only
     #: works for websocket-only apps, which the worker checks once it has the app.
     require_websocket_only: bool = False
+    #: ``--sticky-key sid``: tag session ids with the slot, send foreign sids to their owner.
+    sid_routing: bool = False
+    #: TLS, done by the worker on the raw connection the master passed.
+    certfile: str | None = None
+    keyfile: str | None = None
+    ca_certs: str | None = None
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -76,6 +88,26 @@ class WorkerOptions:
     @classmethod
     def from_json(cls, text: str) -> WorkerOptions:
         return cls(**json.loads(text))
+
+
+class StickyKey(enum.StrEnum):
+    """``--sticky-key``: what keeps a client on its worker."""
+
+    ip = "ip"
+    proxy_protocol = "proxy-protocol"
+    forwarded = "forwarded"
+    sid = "sid"
+
+
+@dataclass(frozen=True)
+class RoutingOptions:
+    """How the master finds a connection's sticky key (``sockd/supervisor/keys``)."""
+
+    sticky_key: str = "ip"
+    #: CIDRs whose PROXY and forwarding headers are believed.
+    trusted_proxies: tuple[str, ...] = ()
+    #: Longest wait for the bytes a peek needs.
+    peek_timeout: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -86,6 +118,7 @@ class ClusterOptions:
     workers: int = 1
     sticky: bool = False
     binds: tuple[BindAddress, ...] = ()
+    routing: RoutingOptions = field(default_factory=RoutingOptions)
     #: How long a connection may wait for its slot's worker before it falls
     #: back to the next slot in its rendezvous order.
     queue_timeout: float = 5.0
@@ -93,3 +126,14 @@ class ClusterOptions:
     queue_limit: int = 4096
     #: A ready worker whose event loop sent no heartbeat for this long is killed.
     heartbeat_timeout: float = 30.0
+    #: Names the control socket and pid file in the runtime directory.
+    title: str = "sockd"
+    daemon: bool = False
+    pidfile: str | None = None
+    #: Recycle a worker whose RSS passes this many megabytes, or this many seconds old.
+    max_memory: int | None = None
+    max_age: float | None = None
+    #: ``sockd dev``: reload when a source or config file under the app directory changes.
+    watch: bool = False
+    #: The ``sockd start`` flags as given, so a reload reads the config files anew under them.
+    flags: dict[str, Any] = field(default_factory=dict)

@@ -6,8 +6,10 @@ The helpers they use (and that tests import) live in tests/harness.py.
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -73,6 +75,24 @@ def private_redis(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]
     """A redis-server of one test's own, which the test may stop."""
     with running_redis(tmp_path) as server:
         yield server
+
+
+@pytest.fixture(scope="session", autouse=True)
+def session_runtime_dir() -> Iterator[Path]:
+    """Every sockd of the suite keeps its control socket and pid file in a private directory,
+    so masters a test kills leave nothing behind in /run/sockd. Tests that need one of their
+    own use ``private_runtime_dir``."""
+    directory = Path(tempfile.mkdtemp(prefix="sockd-suite-"))
+    saved = {name: os.environ.pop(name, None) for name in ("XDG_RUNTIME_DIR", "RUNTIME_DIRECTORY")}
+    os.environ["XDG_RUNTIME_DIR"] = str(directory)
+    try:
+        yield directory
+    finally:
+        for name, value in saved.items():
+            os.environ.pop(name, None)
+            if value is not None:
+                os.environ[name] = value
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 @pytest.fixture

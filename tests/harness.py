@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -18,7 +20,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -152,11 +154,19 @@ class SockdProcess:
     """One running ``sockd start`` master, its log lines and every process it spawned."""
 
     def __init__(
-        self, args: Sequence[str], port: int, cwd: Path = REPO_ROOT, console_script: bool = False
+        self,
+        args: Sequence[str],
+        port: int,
+        cwd: Path = REPO_ROOT,
+        console_script: bool = False,
+        prefix: Sequence[str] = (),
+        command: str = "start",
     ) -> None:
         self.args = list(args)
         self.port = port
-        self.command = [*sockd_command(console_script), "start", *self.args]
+        #: A wrapper such as ``unshare --pid --fork``: then ``pid`` is the wrapper's.
+        #: ``command`` is ``start`` or ``dev``.
+        self.command = [*prefix, *sockd_command(console_script), command, *self.args]
         self._lines: list[str] = []  # stderr, where the master logs
         self._stdout: list[str] = []
         self._cond = threading.Condition()
@@ -359,8 +369,11 @@ class SockdLauncher:
         ready_timeout: float = 30.0,
         console_script: bool = False,
         cwd: Path = REPO_ROOT,
+        prefix: Sequence[str] = (),
+        command: str = "start",
     ) -> SockdProcess:
-        """Start ``sockd start APP`` with these options; by default wait for ``master ready``."""
+        """Start ``sockd start APP`` (or ``command``) with these options; by default wait for
+        ``master ready``."""
         args = [app, "--workers", str(workers)]
         if sticky:
             args.append("--sticky")
@@ -377,7 +390,9 @@ class SockdLauncher:
         if graceful_timeout is not None:
             args += ["--graceful-timeout", str(graceful_timeout)]
         args += list(extra)
-        proc = SockdProcess(args, port, cwd=cwd, console_script=console_script)
+        proc = SockdProcess(
+            args, port, cwd=cwd, console_script=console_script, prefix=prefix, command=command
+        )
         with self._lock:
             self.started.append(proc)
         if wait_ready:
@@ -410,13 +425,18 @@ class Finished:
         return [line for line in self.stderr.splitlines() if line.strip()]
 
 
-def run_sockd(*args: str, timeout: float = 30.0, cwd: Path = REPO_ROOT) -> Finished:
-    """Run ``sockd ARGS`` to completion (bounded); kill it and its children if it hangs."""
+def run_sockd(
+    *args: str, timeout: float = 30.0, cwd: Path = REPO_ROOT, env: dict[str, str] | None = None
+) -> Finished:
+    """Run ``sockd ARGS`` to completion (bounded); kill it and its children if it hangs.
+
+    ``env`` adds variables to the inherited environment.
+    """
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(
             [*sockd_command(), *args],
             cwd=cwd,
-            env=_child_env(),
+            env={**_child_env(), **(env or {})},
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=err,
@@ -492,6 +512,8 @@ class Client:
         self.reconnection = reconnection
         self.connects = 0
         self.disconnects: list[Any] = []
+        #: ``time.time()`` of each disconnect, to set against the master's log timestamps.
+        self.disconnected_at: list[float] = []
         self.news: list[Any] = []
         self.messages: list[Any] = []
         self.questions: list[Any] = []
@@ -541,6 +563,7 @@ class Client:
 
     async def _on_disconnect(self, *reason: Any) -> None:
         self.disconnects.append(reason[0] if reason else None)
+        self.disconnected_at.append(time.time())
 
     async def _on_news(self, payload: Any) -> None:
         self.news.append(payload)
@@ -651,3 +674,114 @@ def redis_answers(port: int) -> bool:
             return sock.recv(64).startswith(b"+PONG")
     except OSError:
         return False
+
+
+# --------------------------------------------------------------------------- operating a sockd
+
+#: The app of the operations tests: GET /pid names the worker, and it can block or grow.
+OPS_APP = "tests.apps.ops_app:app"
+
+
+@contextlib.contextmanager
+def private_runtime_dir(monkeypatch: Any) -> Iterator[Path]:
+    """Point ``XDG_RUNTIME_DIR`` (so the control sockets) at a fresh short directory.
+
+    Children inherit it (``_child_env`` copies ``os.environ``), so ``sockd stop`` and friends
+    see only this test's sockd. Short, because a socket path holds at most 107 bytes.
+    """
+    directory = Path(tempfile.mkdtemp(prefix="sockd-rt-"))
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(directory))
+    monkeypatch.delenv("RUNTIME_DIRECTORY", raising=False)  # systemd's would win
+    try:
+        yield directory
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+async def worker_pid_for(port: int, source_ip: str, timeout: float = 10.0) -> int:
+    """The pid of the worker that a new connection from ``source_ip`` reaches (``GET /pid``)."""
+
+    async def ask() -> bytes:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=(source_ip, 0))
+        try:
+            writer.write(b"GET /pid HTTP/1.1\r\nHost: sockd\r\nConnection: close\r\n\r\n")
+            return await reader.read()
+        finally:
+            writer.close()
+
+    response = await asyncio.wait_for(ask(), timeout)
+    head, _, body = response.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200"), f"GET /pid from {source_ip}: {response[:200]!r}"
+    return int(body)
+
+
+async def worker_map(port: int, sources: Sequence[str], limit: int = 32) -> dict[str, int]:
+    """source address -> pid of the worker its new connections reach."""
+    pids = await gather_bounded((worker_pid_for(port, ip) for ip in sources), limit)
+    failed = [(ip, r) for ip, r in zip(sources, pids, strict=True) if isinstance(r, BaseException)]
+    assert not failed, f"{len(failed)} of {len(sources)} GET /pid failed; first: {failed[0]!r}"
+    return dict(zip(sources, pids, strict=True))
+
+
+def log_time(line: str) -> float:
+    """The epoch time of a sockd log line (its ``asctime`` prefix: local time, ms)."""
+    stamp = re.match(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3})", line)
+    assert stamp, f"no timestamp in {line!r}"
+    return time.mktime(time.strptime(stamp[1], "%Y-%m-%d %H:%M:%S")) + int(stamp[2]) / 1000
+
+
+def sockd_status(*selector: str) -> dict[str, Any]:
+    """``sockd status --json`` for the sockd that ``selector`` names (e.g. ``--title``, T)."""
+    result = run_sockd("status", "--json", *selector)
+    assert result.returncode == 0, f"sockd status failed ({result.returncode}): {result.stderr}"
+    return json.loads(result.stdout)
+
+
+class DaemonSockd:
+    """A ``sockd start --daemon``: the command returns, the master lives on by itself.
+
+    Its pid file and log file are in ``workdir``. Teardown (``kill_all``) kills the master
+    and every worker it was seen with, by pid, if the test left them running.
+    """
+
+    def __init__(self, args: Sequence[str], workdir: Path, timeout: float = 90.0) -> None:
+        self.pidfile = workdir / "sockd.pid"
+        self.log_file = workdir / "sockd.log"
+        self.command = [
+            *sockd_command(), "start", *args, "--daemon",
+            "--pidfile", str(self.pidfile), "--log-file", str(self.log_file),
+        ]  # fmt: skip
+        self._tracked: dict[int, psutil.Process] = {}
+        # Not run_sockd: that one kills whatever the command leaves running.
+        launched = subprocess.run(
+            self.command,
+            cwd=REPO_ROOT,
+            env=_child_env(),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=timeout,
+        )
+        self.start = Finished(
+            launched.returncode,
+            launched.stdout.decode("utf-8", "replace"),
+            launched.stderr.decode("utf-8", "replace"),
+        )
+        self.pid = int(self.pidfile.read_text()) if launched.returncode == 0 else 0
+        self.processes()
+
+    def processes(self) -> list[psutil.Process]:
+        """The master and its workers alive now; all of them are tracked for teardown."""
+        if not self.pid:
+            return []
+        with contextlib.suppress(psutil.Error):
+            master = psutil.Process(self.pid)
+            for proc in [master, *master.children(recursive=True)]:
+                self._tracked.setdefault(proc.pid, proc)
+        return [p for p in self._tracked.values() if alive(p)]
+
+    def log(self) -> str:
+        return self.log_file.read_text(errors="replace") if self.log_file.exists() else ""
+
+    def kill_all(self) -> None:
+        self.processes()
+        kill_processes(self._tracked.values())

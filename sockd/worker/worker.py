@@ -22,7 +22,9 @@ from sockd.worker.bus import MasterBusManager
 from sockd.worker.drain import end_all_sessions
 from sockd.worker.drain_gate import DrainGate
 from sockd.worker.master_link import MasterLink
+from sockd.worker.protocol import install_protocol_fixes
 from sockd.worker.real_address import install_real_client_address
+from sockd.worker.sid_owner import SidOwnerGate, install_slot_tags
 from sockd.worker.uvicorn_adapter import UvicornHost
 
 HEARTBEAT_INTERVAL = 1.0
@@ -94,13 +96,21 @@ class Worker:
                 "socketio.AsyncServer(transports=['websocket'])"
             )
         install_real_client_address(sio.eio)
-        self._gate = DrainGate(self._app.asgi_app)
+        install_protocol_fixes(sio, connect_timeout=self.options.connect_timeout)
+        app = self._app.asgi_app
+        if self.options.sid_routing:
+            install_slot_tags(sio.eio, self.slot)
+            app = SidOwnerGate(app, self.slot, sio.eio.sockets)
+        self._gate = DrainGate(app)
         await self._install_bus(sio)
         host = UvicornHost(
             self._gate,
             log_level=self.options.log_level,
             access_log=self.options.access_log,
             graceful_timeout=self.options.graceful_timeout,
+            certfile=self.options.certfile,
+            keyfile=self.options.keyfile,
+            ca_certs=self.options.ca_certs,
         )
         if not await host.start():
             raise UserError("the app's startup (ASGI lifespan) failed; see the log above")
@@ -142,12 +152,23 @@ class Worker:
                 return  # the master is gone; the control channel reports it too
             fd, meta = received
             self.log.debug("connection from %s:%d", meta.peer_host, meta.peer_port)
-            host.serve_socket(socket.socket(fileno=fd))
+            host.serve_socket(socket.socket(fileno=fd), (meta.peer_host, meta.peer_port))
 
     async def _heartbeat(self) -> None:
-        """Tell the master the event loop turns; sent from the loop, not a thread."""
+        """Tell the master the event loop turns; sent from the loop, not a thread.
+
+        Each beat carries the figures ``sockd status`` shows, so they are at most a second old.
+        """
+        assert self._host is not None
         while True:
             self._link.send(Kind.HEARTBEAT)
+            self._link.send_json(
+                Kind.STATS,
+                {
+                    "connections": self._host.open_connections,
+                    "sessions": len(self._app.sio.eio.sockets),
+                },
+            )
             await asyncio.sleep(HEARTBEAT_INTERVAL)
 
     def drain(self, timeout: float) -> None:
