@@ -102,6 +102,13 @@ def _cluster_flags(
             "(Node's connectTimeout). [default: 45]",
         ),
     ] = None,
+    per_message_deflate: Annotated[
+        bool | None,
+        typer.Option(
+            "--per-message-deflate/--no-per-message-deflate",
+            help="Compress WebSocket messages (costs memory per connection). [default: off]",
+        ),
+    ] = None,
     timeout: Annotated[
         float | None,
         typer.Option(
@@ -252,6 +259,7 @@ def _cluster_options(flags: dict[str, Any]) -> ClusterOptions:
             access_log=cluster.access_log,
             graceful_timeout=cluster.graceful_timeout,
             connect_timeout=cluster.connect_timeout,
+            per_message_deflate=cluster.per_message_deflate,
             require_websocket_only=cluster.workers > 1 and not sticky,
             sid_routing=cluster.sticky_key == "sid",
             certfile=_absolute(cluster.certfile),

@@ -77,6 +77,8 @@ class WorkerOptions:
     require_websocket_only: bool = False
     #: ``--sticky-key sid``: tag session ids with the slot, send foreign sids to their owner.
     sid_routing: bool = False
+    #: WebSocket permessage-deflate (compression for a deflate context per connection).
+    per_message_deflate: bool = False
     #: TLS, done by the worker on the raw connection the master passed.
     certfile: str | None = None
     keyfile: str | None = None

@@ -30,6 +30,7 @@ class ClusterSettings(Strict):
     bind: tuple[str, ...] = ()
     graceful_timeout: float = Field(30.0, ge=0)
     connect_timeout: float = Field(45.0, gt=0)
+    per_message_deflate: bool = False
     timeout: float = Field(30.0, ge=1)
     log_level: Literal["critical", "error", "warning", "info", "debug", "trace"] = "info"
     access_log: bool = False

@@ -38,6 +38,7 @@ class UvicornHost:
         log_level: str,
         access_log: bool,
         graceful_timeout: float,
+        per_message_deflate: bool = False,
         certfile: str | None = None,
         keyfile: str | None = None,
         ca_certs: str | None = None,
@@ -52,6 +53,9 @@ class UvicornHost:
             # The master already accepted; proxies are handled by the master too.
             proxy_headers=False,
             server_header=False,
+            # Off by default as in Node's socket.io: a deflate context per WebSocket
+            # roughly doubles the memory of an idle connection (bench/scenarios/idle.py).
+            ws_per_message_deflate=per_message_deflate,
             ssl_certfile=certfile,
             ssl_keyfile=keyfile,
             ssl_ca_certs=ca_certs,

@@ -108,6 +108,7 @@ class Worker:
             log_level=self.options.log_level,
             access_log=self.options.access_log,
             graceful_timeout=self.options.graceful_timeout,
+            per_message_deflate=self.options.per_message_deflate,
             certfile=self.options.certfile,
             keyfile=self.options.keyfile,
             ca_certs=self.options.ca_certs,
