@@ -191,3 +191,48 @@ def test_queue_limit_sends_overflow_to_the_fallback_slot(listener: socket.socket
         assert_same_connection(clients[2], received[0])
 
     asyncio.run(scenario())
+
+
+# -- slots coming and going while the dispatcher serves (SIGTTIN, SIGTTOU) ------------
+# A new slot joins the hash only once its worker is ready, so nobody waits for it; a
+# removed slot's waiting connections move on to their next slot at once.
+
+
+def test_a_new_slot_takes_its_keys_only_once_ready(listener: socket.socket) -> None:
+    async def scenario() -> None:
+        dispatcher = make_dispatcher(2, queue_timeout=30)
+        channels = {slot: channel() for slot in range(3)}
+        for slot in (0, 1):
+            dispatcher.slot_ready(slot, channels[slot][0])
+        host = host_owned_by(2, 3)  # slot 2's key once it exists
+        before = RendezvousHash(SECRET).order(host.encode(), range(2))[0]
+        with socket.create_connection(listener.getsockname()):
+            dispatcher.dispatch(listener.accept()[0].detach(), Handoff(host, 1))
+            assert receive_handoff(channels[before][1]) is not None, "no wait for slot 2"
+        dispatcher.slot_ready(2, channels[2][0])
+        with socket.create_connection(listener.getsockname()):
+            dispatcher.dispatch(listener.accept()[0].detach(), Handoff(host, 2))
+            received = receive_handoff(channels[2][1])
+            assert received is not None and received[1].peer_port == 2
+        assert dispatcher.handed_off_by_slot() == {0: int(before == 0), 1: int(before == 1), 2: 1}
+
+    asyncio.run(scenario())
+
+
+def test_a_removed_slot_hands_its_waiting_connections_on(listener: socket.socket) -> None:
+    async def scenario() -> None:
+        dispatcher = make_dispatcher(3, queue_timeout=30)
+        host = host_owned_by(2, 3)
+        fallback = RendezvousHash(SECRET).order(host.encode(), range(3))[1]
+        master, worker = channel()
+        dispatcher.slot_ready(fallback, master)
+        with socket.create_connection(listener.getsockname()):
+            dispatcher.dispatch(listener.accept()[0].detach(), Handoff(host, 7))
+            assert dispatcher.pending(2) == 1, "slot 2 has no worker yet: the client waits"
+            dispatcher.remove_slot(2)
+            received = receive_handoff(worker)
+            assert received is not None and received[1].peer_port == 7
+        assert 2 not in dispatcher.handed_off_by_slot()
+        dispatcher.remove_slot(2)  # removing it again (or a slot never ready) is harmless
+
+    asyncio.run(scenario())
