@@ -31,7 +31,7 @@ HANDOFF_META_MAX = 512
 class Kind(enum.IntEnum):
     """What a control frame carries."""
 
-    READY = 1  # worker → master: app started; JSON {"pid", "transports"}
+    READY = 1  # worker → master: app started; JSON {"pid"}
     HEARTBEAT = 2  # worker → master: sent from inside the event loop
     FAILED = 3  # worker → master: startup failed; UTF-8 one-line reason
     BUS = 4  # both ways: an opaque pub/sub message, relayed by the master

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -34,10 +35,7 @@ async def _spread(port: int, count: int) -> dict[int, int]:
         again = await asyncio.gather(*(client.whoami() for client in clients))
         assert [i["pid"] for i in again] == [i["pid"] for i in infos]
         assert all(client.connects == 1 for client in clients)
-    counts: dict[int, int] = {}
-    for info in infos:
-        counts[info["pid"]] = counts.get(info["pid"], 0) + 1
-    return counts
+    return dict(Counter(info["pid"] for info in infos))
 
 
 @pytest.mark.timeout(90)

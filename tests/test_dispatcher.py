@@ -84,7 +84,7 @@ def test_ready_slot_gets_the_fd_at_once(listener: socket.socket) -> None:
         fd, meta = received
         assert meta == Handoff(host, 5555)
         assert_same_connection(client, fd)
-        assert dispatcher.handed_off(1) == 1
+        assert dispatcher.handed_off_by_slot()[1] == 1
 
     asyncio.run(scenario())
 

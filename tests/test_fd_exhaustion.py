@@ -8,12 +8,12 @@ waiting client once the worker is ready.
 
 from __future__ import annotations
 
-import os
 import resource
 import socket
 import time
 
 import psutil
+import pytest
 
 from tests.harness import SockdLauncher, wait_until_sync
 
@@ -21,12 +21,11 @@ CLIENTS = 30
 HANDSHAKE = b"GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: t\r\n\r\n"
 
 
-def test_emfile_backs_off_and_recovers(sockd: SockdLauncher) -> None:
-    os.environ["SLOW_START_SECONDS"] = "3"
-    try:
-        server = sockd(app="tests.apps.slow_start_app:app", workers=1, wait_ready=False)
-    finally:
-        del os.environ["SLOW_START_SECONDS"]
+def test_emfile_backs_off_and_recovers(
+    sockd: SockdLauncher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SLOW_START_SECONDS", "3")
+    server = sockd(app="tests.apps.slow_start_app:app", workers=1, wait_ready=False)
     server.wait_for_line("worker 0 started", timeout=15)
     master = psutil.Process(server.pid)
     limit = master.num_fds() + 6

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import http.client
 import json
+from collections import Counter
 
 import pytest
 
@@ -20,10 +21,7 @@ async def _sessions_from_one_address(port: int, count: int) -> dict[int, int]:
         again = await asyncio.gather(*(client.whoami() for client in clients))
         assert [i["pid"] for i in again] == [i["pid"] for i in infos]
         assert all(client.connects == 1 for client in clients)
-    counts: dict[int, int] = {}
-    for info in infos:
-        counts[info["pid"]] = counts.get(info["pid"], 0) + 1
-    return counts
+    return dict(Counter(info["pid"] for info in infos))
 
 
 @pytest.mark.timeout(90)

@@ -7,17 +7,17 @@ queue and are served once it is ready, never by an app that has not started.
 from __future__ import annotations
 
 import asyncio
-import os
+
+import pytest
 
 from tests.harness import READY_RE, Client, SockdLauncher
 
 
-def test_connections_wait_for_the_app_startup(sockd: SockdLauncher) -> None:
-    os.environ["SLOW_START_SECONDS"] = "2"
-    try:
-        server = sockd(app="tests.apps.slow_start_app:app", workers=2, wait_ready=False)
-    finally:
-        del os.environ["SLOW_START_SECONDS"]
+def test_connections_wait_for_the_app_startup(
+    sockd: SockdLauncher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SLOW_START_SECONDS", "2")
+    server = sockd(app="tests.apps.slow_start_app:app", workers=2, wait_ready=False)
     server.wait_for_line("worker 0 started", timeout=15)
 
     async def scenario() -> list[bool]:

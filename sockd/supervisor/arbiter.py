@@ -80,6 +80,19 @@ def _event(worker: WorkerProcess, name: str) -> dict[str, Any]:
     return {"slot": worker.slot, "worker_pid": worker.pid, "event": name}
 
 
+def _kill(worker: WorkerProcess, why: str, event: str, level: int = logging.ERROR) -> None:
+    """SIGKILL ``worker``, with one log line saying why."""
+    log.log(
+        level,
+        "worker %d (pid %d) %s: killing it",
+        worker.slot,
+        worker.pid,
+        why,
+        extra=_event(worker, event),
+    )
+    worker.signal(signal.SIGKILL)
+
+
 class Arbiter:
     def __init__(
         self,
@@ -251,25 +264,12 @@ class Arbiter:
                 worker.failure = f"not ready {STARTUP_TIMEOUT:.0f}s after it was started"
                 worker.signal(signal.SIGKILL)
             elif worker.state is WorkerState.READY and now - worker.last_heartbeat > timeout:
-                log.error(
-                    "worker %d (pid %d) missed heartbeats for %.0fs: killing it",
-                    worker.slot,
-                    worker.pid,
-                    timeout,
-                    extra=_event(worker, "heartbeat_missed"),
-                )
-                worker.signal(signal.SIGKILL)
+                _kill(worker, f"missed heartbeats for {timeout:.0f}s", "heartbeat_missed")
             elif (
                 worker.state is WorkerState.DRAINING
                 and now > worker.drain_deadline + DRAIN_KILL_MARGIN
             ):
-                log.warning(
-                    "worker %d (pid %d) still running after its drain: killing it",
-                    worker.slot,
-                    worker.pid,
-                    extra=_event(worker, "drain_overran"),
-                )
-                worker.signal(signal.SIGKILL)
+                _kill(worker, "still running after its drain", "drain_overran", logging.WARNING)
 
     def _notify_systemd(self, now: float) -> None:
         """Ping systemd's watchdog while healthy, and keep its STATUS= line current."""
@@ -348,13 +348,7 @@ class Arbiter:
                 worker.drain(timeout)
         if not await self._wait_for_exit(timeout):
             for worker in self.live:
-                log.warning(
-                    "worker %d (pid %d) still running: killing it",
-                    worker.slot,
-                    worker.pid,
-                    extra=_event(worker, "killed"),
-                )
-                worker.signal(signal.SIGKILL)
+                _kill(worker, "still running", "killed", logging.WARNING)
             await self._wait_for_exit(REAP_TIMEOUT)
 
     async def _wait_for_exit(self, timeout: float) -> bool:

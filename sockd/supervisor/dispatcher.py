@@ -106,9 +106,6 @@ class Dispatcher:
         self._disarm(route)
         route.channel = None
 
-    def handed_off(self, slot: int) -> int:
-        return self._routes[slot].handed_off
-
     def handed_off_by_slot(self) -> dict[int, int]:
         return {slot: route.handed_off for slot, route in self._routes.items()}
 

@@ -20,11 +20,6 @@ def client_address(peer: tuple) -> tuple[str, int]:
     return host, port
 
 
-def key_for(host: str) -> bytes:
-    """The bytes hashed to pick a slot."""
-    return host.encode()
-
-
 @dataclass(frozen=True)
 class Route:
     """Where a connection should go: by the hash of ``key``, to ``owner``, or least loaded.
@@ -38,4 +33,5 @@ class Route:
 
 
 def by_address(host: str) -> Route:
-    return Route(key=key_for(host))
+    """Keyed by the client's address: the bytes hashed to pick a slot."""
+    return Route(key=host.encode())

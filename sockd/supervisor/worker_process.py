@@ -55,8 +55,6 @@ class WorkerProcess:
         self.drain_deadline = 0.0
         self.exit_status: int | None = None
         self.failure: str | None = None
-        #: Engine.IO transports the app allows, from the worker's READY report.
-        self.transports: list[str] = []
         #: The worker's last STATS report: open connections and Engine.IO sessions.
         self.stats: dict[str, Any] = {}
         #: Resident memory (bytes) and CPU percent at the master's last sample.
@@ -116,8 +114,6 @@ class WorkerProcess:
             self.failure = payload.decode(errors="replace")
         elif kind is Kind.STATS:
             self.stats = json.loads(payload)
-        elif kind is Kind.READY:
-            self.transports = list(json.loads(payload).get("transports", []))
         self._on_frame(self, kind, payload)
 
     def mark_ready(self) -> None:

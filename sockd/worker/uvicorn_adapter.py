@@ -18,6 +18,7 @@ classes are subclassed here to put the real address back right after.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import socket
 import ssl
@@ -68,7 +69,6 @@ class UvicornHost:
             self.config.http_protocol_class, self.config.ws_protocol_class
         )
         self.server = uvicorn.Server(self.config)
-        self.startup_failed = False
         self._task: asyncio.Task[None] | None = None
         #: Hand-offs whose transport is being set up (kept so they are not collected).
         self._connecting: set[asyncio.Task[None]] = set()
@@ -81,12 +81,10 @@ class UvicornHost:
         return self.server.started
 
     async def _run(self) -> None:
-        try:
-            # ``serve`` would install uvicorn's signal handlers; the worker owns its signals.
+        # ``serve`` would install uvicorn's signal handlers; the worker owns its signals.
+        # uvicorn exits the process when lifespan startup fails; start() reports that.
+        with contextlib.suppress(SystemExit):
             await self.server._serve(sockets=[])
-        except SystemExit:
-            # uvicorn exits the process when lifespan startup fails.
-            self.startup_failed = True
 
     def serve_socket(self, sock: socket.socket, client: Address) -> None:
         """Serve one connected client socket as if uvicorn had accepted it from ``client``."""

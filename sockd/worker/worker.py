@@ -73,9 +73,7 @@ class Worker:
         assert host is not None
         loop.add_reader(self._handoff.fileno(), self._receive_handoffs, host)
         heartbeat = loop.create_task(self._heartbeat())
-        self._link.send_json(
-            Kind.READY, {"pid": os.getpid(), "transports": list(self._app.sio.eio.transports)}
-        )
+        self._link.send_json(Kind.READY, {"pid": os.getpid()})
         if self._draining:  # a stop arrived while the app was starting
             host.shut_down(0)
         await host.wait_closed()
