@@ -21,6 +21,7 @@ from sockd.worker.app_loader import LoadedApp, load
 from sockd.worker.bus import MasterBusManager
 from sockd.worker.drain import end_all_sessions
 from sockd.worker.drain_gate import DrainGate
+from sockd.worker.gc_tuning import tune_collector
 from sockd.worker.master_link import MasterLink
 from sockd.worker.protocol import install_protocol_fixes
 from sockd.worker.real_address import install_real_client_address
@@ -73,6 +74,7 @@ class Worker:
         assert host is not None
         loop.add_reader(self._handoff.fileno(), self._receive_handoffs, host)
         heartbeat = loop.create_task(self._heartbeat())
+        tune_collector()
         self._link.send_json(Kind.READY, {"pid": os.getpid()})
         if self._draining:  # a stop arrived while the app was starting
             host.shut_down(0)
