@@ -12,13 +12,15 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
+import socketio
 from socketio.async_pubsub_manager import AsyncPubSubManager
 
 from sockd.channel import Kind
+from sockd.worker.hot_path.direct_emit import DirectEmit
 from sockd.worker.master_link import MasterLink
 
 
-class MasterBusManager(AsyncPubSubManager):
+class MasterBusManager(AsyncPubSubManager, DirectEmit):
     name = "sockd-master-bus"
 
     def __init__(self, link: MasterLink, channel: str = "socketio") -> None:
@@ -36,3 +38,7 @@ class MasterBusManager(AsyncPubSubManager):
     async def _listen(self) -> AsyncIterator[bytes]:
         while True:
             yield await self._inbox.get()
+
+
+class RedisBusManager(socketio.AsyncRedisManager, DirectEmit):
+    """python-socketio's Redis manager, delivering on this worker like the master bus."""

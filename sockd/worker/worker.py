@@ -18,10 +18,11 @@ from sockd.errors import UserError
 from sockd.logs import route_library_logs_to_root
 from sockd.options import WorkerOptions
 from sockd.worker.app_loader import LoadedApp, load
-from sockd.worker.bus import MasterBusManager
+from sockd.worker.bus import MasterBusManager, RedisBusManager
 from sockd.worker.drain import end_all_sessions
 from sockd.worker.drain_gate import DrainGate
 from sockd.worker.gc_tuning import tune_collector
+from sockd.worker.hot_path import SESSION_MIXINS
 from sockd.worker.master_link import MasterLink
 from sockd.worker.protocol import install_protocol_fixes
 from sockd.worker.real_address import install_real_client_address
@@ -96,7 +97,9 @@ class Worker:
                 "socketio.AsyncServer(transports=['websocket'])"
             )
         install_real_client_address(sio.eio)
-        install_protocol_fixes(sio, connect_timeout=self.options.connect_timeout)
+        install_protocol_fixes(
+            sio, connect_timeout=self.options.connect_timeout, session_mixins=SESSION_MIXINS
+        )
         app = self._app.asgi_app
         if self.options.sid_routing:
             install_slot_tags(sio.eio, self.slot)
@@ -129,7 +132,7 @@ class Worker:
         url = self.options.redis_url
         if url:
             await _check_redis(url)
-            manager: socketio.AsyncManager = socketio.AsyncRedisManager(url)
+            manager: socketio.AsyncManager = RedisBusManager(url)
         else:
             self._bus = manager = MasterBusManager(self._link)
         sio.manager = manager

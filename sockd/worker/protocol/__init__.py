@@ -40,14 +40,20 @@ SESSION_FIXES: tuple[type[AsyncSocket], ...] = (
 )
 
 
-def install_protocol_fixes(sio: socketio.AsyncServer, *, connect_timeout: float) -> None:
+def install_protocol_fixes(
+    sio: socketio.AsyncServer,
+    *,
+    connect_timeout: float,
+    session_mixins: tuple[type[AsyncSocket], ...] = (),
+) -> None:
     """Make ``sio`` and its Engine.IO server speak the protocols exactly.
 
     ``connect_timeout``: seconds a client may take to join a namespace (Node's
-    ``connectTimeout``).
+    ``connectTimeout``). ``session_mixins``: more session classes to adopt, in front of
+    the fixes (the worker's hot path).
     """
     eio = sio.eio
-    _install_session_fixes(eio)
+    _install_session_fixes(eio, (*session_mixins, *SESSION_FIXES))
     install_request_checks(eio)
     install_ok_answer(eio)
     install_server_disconnect(eio)
@@ -56,7 +62,9 @@ def install_protocol_fixes(sio: socketio.AsyncServer, *, connect_timeout: float)
     install_connect_timeout(sio, connect_timeout)
 
 
-def _install_session_fixes(eio: engineio.AsyncServer) -> None:
+def _install_session_fixes(
+    eio: engineio.AsyncServer, mixins: tuple[type[AsyncSocket], ...]
+) -> None:
     """Give each new session's socket the session fixes as its connect event fires.
 
     That is the first hook after python-engineio created the socket and queued its open
@@ -67,7 +75,7 @@ def _install_session_fixes(eio: engineio.AsyncServer) -> None:
     async def trigger_event_adopting(event: str, *args: Any, **kwargs: Any) -> Any:
         if event == "connect":
             socket = eio.sockets[args[0]]
-            socket.__class__ = _with_session_fixes(type(socket))
+            socket.__class__ = _adopting(mixins, type(socket))
             fix_ping_interval(socket)
         return await trigger_event(event, *args, **kwargs)
 
@@ -75,5 +83,5 @@ def _install_session_fixes(eio: engineio.AsyncServer) -> None:
 
 
 @functools.cache
-def _with_session_fixes(base: type[AsyncSocket]) -> type[AsyncSocket]:
-    return type(f"Conformant{base.__name__}", (*SESSION_FIXES, base), {})
+def _adopting(mixins: tuple[type[AsyncSocket], ...], base: type[AsyncSocket]) -> type[AsyncSocket]:
+    return type(f"Conformant{base.__name__}", (*mixins, base), {})

@@ -52,6 +52,10 @@ class PongDeadline(AsyncSocket):
             _ending.add(task)
             task.add_done_callback(_ending.discard)
 
+    def alive_at(self, now: float) -> bool:
+        """Whether :meth:`check_ping_timeout` at loop time ``now`` passes without awaiting."""
+        return not self.closed and now < self._pong_deadline
+
     async def check_ping_timeout(self) -> bool:
         """The library's ping check, against the deadline."""
         if self.closed:

@@ -1,0 +1,16 @@
+"""The per-message work of a worker, made cheaper where python-socketio leaves room.
+
+Each module replaces one costly step found by profiling the worker under the benchmark
+(``python -m bench``); the commit that added it gives the before/after from the suite.
+Session classes are adopted like the protocol fixes (see :mod:`sockd.worker.protocol`);
+the manager mixin is part of sockd's client managers (:mod:`sockd.worker.bus`).
+"""
+
+from __future__ import annotations
+
+from engineio.async_socket import AsyncSocket
+
+from sockd.worker.hot_path.writer_poll import TimerPoll
+
+#: Session classes every new Engine.IO session adopts, in front of the protocol fixes.
+SESSION_MIXINS: tuple[type[AsyncSocket], ...] = (TimerPoll,)
