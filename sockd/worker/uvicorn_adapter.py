@@ -8,6 +8,11 @@ zero listeners, and its HTTP protocol classes serve any connected socket given
 internals, stable since uvicorn 0.21; pyproject pins a range and the tests run
 the hand-off at both ends of it.
 
+The WebSocket side uses the websockets-sansio implementation, whose connection
+state (``queue``, ``writable``, ``request``, ``response``, ``start_keepalive``)
+is also an internal, in this form since uvicorn 0.53: the subclass below puts
+lighter queues in and lets go of the handshake once it is done.
+
 The client address the master determined (from a PROXY header or a trusted
 X-Forwarded-For) replaces the transport's peer in ``scope["client"]`` and the
 access log: the HTTP protocol computes ``client`` from the transport in
@@ -25,6 +30,8 @@ import ssl
 from typing import Any
 
 import uvicorn
+
+from sockd.worker.hot_path.lean_queue import LeanEvent, LeanQueue
 
 Address = tuple[str, int]
 
@@ -54,6 +61,11 @@ class UvicornHost:
             # The master already accepted; proxies are handled by the master too.
             proxy_headers=False,
             server_header=False,
+            # The fastest of uvicorn's WebSocket implementations here (timers, no tasks).
+            ws="websockets-sansio",
+            # Engine.IO's own ping/pong already finds dead peers (as in Node's socket.io,
+            # which sends no WebSocket pings): a second timer per connection buys nothing.
+            ws_ping_interval=None,
             # Off by default as in Node's socket.io: a deflate context per WebSocket
             # roughly doubles the memory of an idle connection (bench/scenarios/idle.py).
             ws_per_message_deflate=per_message_deflate,
@@ -136,10 +148,23 @@ def _with_real_client(http_class: type, ws_class: type | None) -> Any:
         def __init__(self, *args: Any, real_client: Address, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             self.real_client = real_client
+            # Same logic, a fraction of the memory (sockd/worker/hot_path/lean_queue.py).
+            self.queue = LeanQueue()
+            self.writable = LeanEvent()
+            self.writable.set()
 
         def connection_made(self, transport: Any) -> None:
             super().connection_made(transport)  # type: ignore[misc]
             self.client = self.real_client
+
+        def start_keepalive(self) -> None:
+            # Called once the handshake response is written: the parsed request's and
+            # the response's headers (~3 KiB) are not used again (the scope has its own
+            # copy). websockets' parser keeps the request for the connection's lifetime,
+            # so its headers are emptied in place.
+            self.request.headers.clear()
+            self.request = self.response = None
+            super().start_keepalive()  # type: ignore[misc]
 
     class RealClientHTTP(http_class):  # type: ignore[misc, valid-type]
         real_client: Address

@@ -22,7 +22,7 @@ from sockd.worker.bus import MasterBusManager, RedisBusManager
 from sockd.worker.drain import end_all_sessions
 from sockd.worker.drain_gate import DrainGate
 from sockd.worker.gc_tuning import tune_collector
-from sockd.worker.hot_path import SESSION_MIXINS
+from sockd.worker.hot_path import SESSION_MIXINS, install_hot_path
 from sockd.worker.master_link import MasterLink
 from sockd.worker.protocol import install_protocol_fixes
 from sockd.worker.real_address import install_real_client_address
@@ -97,6 +97,7 @@ class Worker:
                 "socketio.AsyncServer(transports=['websocket'])"
             )
         install_real_client_address(sio.eio)
+        install_hot_path(sio.eio)
         install_protocol_fixes(
             sio, connect_timeout=self.options.connect_timeout, session_mixins=SESSION_MIXINS
         )

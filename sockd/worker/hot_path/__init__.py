@@ -8,9 +8,18 @@ the manager mixin is part of sockd's client managers (:mod:`sockd.worker.bus`).
 
 from __future__ import annotations
 
+import engineio
 from engineio.async_socket import AsyncSocket
 
+from sockd.worker.hot_path.lean_queue import LeanQueue
+from sockd.worker.hot_path.request_body import install_request_body
 from sockd.worker.hot_path.writer_poll import TimerPoll
 
 #: Session classes every new Engine.IO session adopts, in front of the protocol fixes.
 SESSION_MIXINS: tuple[type[AsyncSocket], ...] = (TimerPoll,)
+
+
+def install_hot_path(eio: engineio.AsyncServer) -> None:
+    """Lighter per-session state for ``eio``: its queues and each request's environ."""
+    eio.create_queue = LeanQueue  # type: ignore[method-assign]
+    install_request_body(eio)
