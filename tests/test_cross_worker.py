@@ -189,3 +189,34 @@ def test_one_megabyte_broadcast_arrives_intact_on_another_worker(cluster: SockdP
             assert received["blob"] == blob
 
     asyncio.run(scenario())
+
+
+def test_broadcasts_arrive_in_send_order_on_every_worker(cluster: SockdProcess) -> None:
+    """Many broadcasts in flight from one sender reach each member in the order sent."""
+
+    async def scenario() -> None:
+        async with open_clients(cluster.port, _sources(100), TRANSPORTS) as clients:
+            await _spread(clients)
+            room = f"room-{uuid.uuid4()}"
+            await _join(clients, room)
+            token = f"order-{uuid.uuid4()}"
+            sender = clients[0]
+            sends = 100
+            acks = await asyncio.gather(
+                *(
+                    sender.call("broadcast", {"room": room, "payload": {"t": token, "n": n}})
+                    for n in range(sends)
+                )
+            )
+            assert all(acks)
+            await wait_until(
+                lambda: all(_count(c, token) == sends for c in clients), 10.0, "every broadcast"
+            )
+            orders = {
+                c.source_ip: [m["n"] for m in c.news if isinstance(m, dict) and m.get("t") == token]
+                for c in clients
+            }
+            wrong = {ip: seq for ip, seq in orders.items() if seq != sorted(seq)}
+            assert wrong == {}, f"members that got broadcasts out of order: {wrong}"
+
+    asyncio.run(scenario())
