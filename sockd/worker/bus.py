@@ -41,4 +41,18 @@ class MasterBusManager(AsyncPubSubManager, DirectEmit):
 
 
 class RedisBusManager(socketio.AsyncRedisManager, DirectEmit):
-    """python-socketio's Redis manager, delivering on this worker like the master bus."""
+    """python-socketio's Redis manager, delivering on this worker like the master bus.
+
+    Publishes go out one at a time, in the order they were made: the library awaits each
+    on a connection pool, so concurrent handlers' publishes took separate connections and
+    reached the other workers out of order (a test sending 100 broadcasts in flight saw
+    it); the master bus, and Node's Redis adapter, keep the order.
+    """
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self._publishing = asyncio.Lock()  # FIFO: waiters acquire in arrival order
+
+    async def _publish(self, data: dict[str, Any]) -> None:
+        async with self._publishing:
+            await super()._publish(data)
