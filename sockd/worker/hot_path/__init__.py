@@ -1,7 +1,8 @@
 """The per-message work of a worker, made cheaper where python-socketio leaves room.
 
 Each module replaces one costly step found by profiling the worker under the benchmark
-(``python -m bench``); the commit that added it gives the before/after from the suite.
+(``python -m bench``); README.md ("What the worker does differently") gives each one's
+before/after from the suite.
 Session classes are adopted like the protocol fixes (see :mod:`sockd.worker.protocol`);
 the manager mixin is part of sockd's client managers (:mod:`sockd.worker.bus`).
 """

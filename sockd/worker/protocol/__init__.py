@@ -53,7 +53,7 @@ def install_protocol_fixes(
     the fixes (the worker's hot path).
     """
     eio = sio.eio
-    _install_session_fixes(eio, (*session_mixins, *SESSION_FIXES))
+    _install_session_classes(eio, (*session_mixins, *SESSION_FIXES))
     install_request_checks(eio)
     install_ok_answer(eio)
     install_server_disconnect(eio)
@@ -62,10 +62,10 @@ def install_protocol_fixes(
     install_connect_timeout(sio, connect_timeout)
 
 
-def _install_session_fixes(
+def _install_session_classes(
     eio: engineio.AsyncServer, mixins: tuple[type[AsyncSocket], ...]
 ) -> None:
-    """Give each new session's socket the session fixes as its connect event fires.
+    """Give each new session's socket ``mixins`` (fixes, hot path) as its connect event fires.
 
     That is the first hook after python-engineio created the socket and queued its open
     packet, before anything reads the queue or starts the ping cycle.
