@@ -123,7 +123,7 @@ def test_call_to_a_client_on_another_worker_returns_its_answer(cluster: SockdPro
 
 
 def test_close_room_empties_the_room_on_every_worker(cluster: SockdProcess) -> None:
-    """After close_room, a broadcast to the room reaches nobody; a control room still works."""
+    """Once close_room has reached every worker, a broadcast to the room reaches nobody."""
 
     async def scenario() -> None:
         async with open_clients(cluster.port, _sources(40), TRANSPORTS) as clients:
@@ -137,6 +137,10 @@ def test_close_room_empties_the_room_on_every_worker(cluster: SockdProcess) -> N
             closer = next(iter(groups.values()))[0]
             sender = list(groups.values())[1][0]
             assert await closer.call("close_room", room) is True
+            # The bus is asynchronous (as Redis adapters are): the close reaches the other
+            # workers shortly after the ack. It is ordered per worker, so a fence from the
+            # closer's worker tells when every worker has applied it.
+            await _fence(closer, control, clients)
             token = f"after-close-{uuid.uuid4()}"
             assert await sender.call("broadcast", {"room": room, "payload": {"t": token}})
             # The control broadcast goes the same way after it: once it is everywhere,
