@@ -149,17 +149,25 @@ def test_polling_heartbeat_is_a_ping_answered_by_a_pong(fast: SockdProcess, sour
 
 
 def test_websocket_heartbeat_is_a_ping_answered_by_a_pong(fast: SockdProcess, source: str) -> None:
+    """Six ping cycles, longer than pingInterval + pingTimeout, on one WebSocket.
+
+    The worker writes pings to an idle WebSocket directly (sockd/worker/hot_path), so the
+    session's writer sees no packet for longer than its wait bound; the session must stay.
+    """
+    cycles = 6
+    assert cycles * PING_INTERVAL > PING_INTERVAL + PING_TIMEOUT
+
     async def scenario() -> list[str | bytes]:
         async with Wire(fast.port, source) as wire:
             ws = await wire.websocket()
             await receive(ws)  # open packet
             pings = []
-            for _ in range(3):
+            for _ in range(cycles):
                 pings.append(await receive(ws))
                 await ws.send("3")
             return pings
 
-    assert asyncio.run(scenario()) == ["2", "2", "2"]
+    assert asyncio.run(scenario()) == ["2"] * cycles
 
 
 def test_polling_session_without_pongs_is_gone_after_interval_plus_timeout(

@@ -11,7 +11,8 @@ the hand-off at both ends of it.
 The WebSocket side uses the websockets-sansio implementation, whose connection
 state (``queue``, ``writable``, ``request``, ``response``, ``start_keepalive``)
 is also an internal, in this form since uvicorn 0.53: the subclass below puts
-lighter queues in and lets go of the handshake once it is done.
+lighter queues in, lets go of the handshake once it is done, and writes a frame from
+plain code when nothing waits (``send_now``).
 
 The client address the master determined (from a PROXY header or a trusted
 X-Forwarded-For) replaces the transport's peer in ``scope["client"]`` and the
@@ -30,6 +31,7 @@ import ssl
 from typing import Any
 
 import uvicorn
+from websockets.exceptions import InvalidState
 
 from sockd.worker.hot_path.lean_queue import LeanEvent, LeanQueue
 
@@ -156,6 +158,31 @@ def _with_real_client(http_class: type, ws_class: type | None) -> Any:
         def connection_made(self, transport: Any) -> None:
             super().connection_made(transport)  # type: ignore[misc]
             self.client = self.real_client
+
+        def send_now(self, data: str | bytes) -> bool:
+            """Write one message frame at once, as ``send`` would; False if it cannot now.
+
+            ``send`` is a coroutine only to wait while the transport is paused; the
+            worker's direct write (sockd/worker/hot_path/direct_write.py) calls this from
+            plain code and queues the packet instead when it returns False.
+            """
+            if (
+                self.disconnected
+                or self.close_sent
+                or not self.handshake_complete
+                or self.initial_response is not None
+                or not self.writable.is_set()
+            ):
+                return False
+            try:
+                if isinstance(data, bytes):
+                    self.conn.send_binary(data)
+                else:
+                    self.conn.send_text(data.encode())
+            except InvalidState:
+                return False
+            self.transport.write(b"".join(self.conn.data_to_send()))
+            return True
 
         def start_keepalive(self) -> None:
             # Called once the handshake response is written: the parsed request's and

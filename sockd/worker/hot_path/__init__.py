@@ -12,12 +12,12 @@ from __future__ import annotations
 import engineio
 from engineio.async_socket import AsyncSocket
 
+from sockd.worker.hot_path.direct_write import DirectWrite
 from sockd.worker.hot_path.lean_queue import LeanQueue
 from sockd.worker.hot_path.request_body import install_request_body
-from sockd.worker.hot_path.writer_poll import TimerPoll
 
 #: Session classes every new Engine.IO session adopts, in front of the protocol fixes.
-SESSION_MIXINS: tuple[type[AsyncSocket], ...] = (TimerPoll,)
+SESSION_MIXINS: tuple[type[AsyncSocket], ...] = (DirectWrite,)
 
 
 def install_hot_path(eio: engineio.AsyncServer) -> None:

@@ -5,8 +5,9 @@ per recipient that awaits ``AsyncSocket.send``, which checks the session is aliv
 the packet on the session's unbounded queue, and waits for them all. For a room of 500 on
 a worker that is 500 tasks per message (a sixth of a worker's CPU under fan-out, py-spy,
 and most of the garbage the collector walked). Here the packet goes straight onto each
-live session's queue, in the order the library would queue it; a session whose check
-needs work (its pong deadline passed: ending it awaits) takes the library's own path.
+live session (written at once or queued, see :mod:`.direct_write`), in the order the
+library would queue it; a session whose check needs work (its pong deadline passed:
+ending it awaits) takes the library's own path.
 Emits with a callback, and servers logging every packet, take the library's path too.
 """
 
@@ -22,7 +23,7 @@ from engineio import packet as eio_packet
 from engineio.async_socket import AsyncSocket
 from socketio import packet
 
-from sockd.worker.protocol.heartbeat import PongDeadline
+from sockd.worker.hot_path.direct_write import DirectWrite
 
 
 class DirectEmit(socketio.AsyncManager):
@@ -57,10 +58,7 @@ class DirectEmit(socketio.AsyncManager):
             socket = eio.sockets.get(eio_sid)
             if socket is None or sid in skip:
                 continue
-            if isinstance(socket, PongDeadline) and socket.alive_at(now):
-                for pkt in packets:
-                    socket.queue.put_nowait(pkt)
-            else:
+            if not (isinstance(socket, DirectWrite) and socket.deliver_if_alive(packets, now)):
                 checked.append(socket)
         for socket in checked:
             await _send_checked(socket, packets)

@@ -6,7 +6,9 @@ with ``asyncio.wait_for(queue.get(), timeout)``. On Python 3.11 ``wait_for`` wra
 and their garbage (``wait_for`` was a fifth of a worker's CPU under fan-out, py-spy).
 Here a packet already queued is taken at once, and an empty queue is awaited under
 ``asyncio.timeout``, which only arms a timer. Behaviour is the library's: the same bound
-(ping interval + ping timeout), ``QueueEmpty`` on timeout or cancellation, ``None`` ends.
+(ping interval + ping timeout without traffic), ``QueueEmpty`` on timeout or cancellation,
+``None`` ends. While it waits the session is ``parked``: :mod:`.direct_write` then writes
+new packets itself, and those count as traffic.
 """
 
 from __future__ import annotations
@@ -19,13 +21,17 @@ from engineio.async_socket import AsyncSocket
 
 
 class TimerPoll(AsyncSocket):
+    #: True while a poll waits on the empty queue: nothing taken from it is still unsent.
+    parked: bool = False
+    #: Set when a packet bypassed the queue during the current wait of a parked poll.
+    written_while_parked: bool = False
+
     async def poll(self) -> list[Any]:
         """Every packet queued for the client, waiting for the first one if need be."""
         queue = self.queue
         try:
             if queue.empty():
-                async with asyncio.timeout(self.server.ping_interval + self.server.ping_timeout):
-                    first = await queue.get()
+                first = await self._park(queue)
             else:
                 first = queue.get_nowait()
         except (TimeoutError, asyncio.CancelledError):
@@ -42,3 +48,23 @@ class TimerPoll(AsyncSocket):
                 break
             packets.append(pkt)
         return packets
+
+    async def _park(self, queue: Any) -> Any:
+        """The next queued packet, waiting at most the library's bound without traffic.
+
+        Packets written directly while parked (:mod:`.direct_write`) count as traffic:
+        the pings among them are what the bound waits for.
+        """
+        bound = self.server.ping_interval + self.server.ping_timeout
+        self.parked = True
+        try:
+            while True:
+                self.written_while_parked = False
+                try:
+                    async with asyncio.timeout(bound):
+                        return await queue.get()
+                except TimeoutError:
+                    if not self.written_while_parked:
+                        raise
+        finally:
+            self.parked = False

@@ -1,0 +1,74 @@
+"""Write a packet to an idle WebSocket at once, without waking the session's writer task.
+
+python-engineio queues every outgoing packet, and a writer task per WebSocket session
+takes it from the queue and sends it. For each ack or broadcast delivery that is one
+task wake-up (its step, the poll, the timeout's timer), a sixth of a worker's CPU under
+echo (py-spy). When that writer is parked on an empty queue nothing can be ahead of a new
+packet, so it is written right away through uvicorn's protocol (``send_now``); otherwise,
+or when the transport is paused by a slow client, it is queued as before and the writer
+keeps the order. Only a WebSocket whose ASGI ``send`` is uvicorn's own is written to
+directly: a wrapping ASGI middleware sees every frame, as before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from engineio import packet as eio_packet
+
+from sockd.worker.hot_path.writer_poll import TimerPoll
+from sockd.worker.protocol.heartbeat import PongDeadline
+
+
+class DirectWrite(TimerPoll):
+    #: The uvicorn WebSocket protocol this session's frames may be written to directly.
+    _direct: Any = None
+
+    async def _websocket_handler(self, ws: Any) -> None:
+        self._direct = _writable_protocol(ws)
+        try:
+            await super()._websocket_handler(ws)
+        finally:
+            self._direct = None
+
+    async def send(self, pkt: eio_packet.Packet) -> None:
+        """The library's send (ping check, queue, log), writing at once where it can."""
+        now = asyncio.get_running_loop().time()
+        if self.server.logger.isEnabledFor(logging.INFO) or not self.deliver_if_alive([pkt], now):
+            await super().send(pkt)
+
+    def deliver_if_alive(self, packets: list[eio_packet.Packet], now: float) -> bool:
+        """Deliver ``packets`` if the session passes the ping check at ``now`` without
+        awaiting; False (nothing done) if the library's send must check it."""
+        if not (isinstance(self, PongDeadline) and self.alive_at(now)):
+            return False
+        for pkt in packets:
+            self._deliver(pkt)
+        return True
+
+    def _deliver(self, pkt: eio_packet.Packet) -> None:
+        """Write ``pkt`` now if the writer has nothing pending, else queue it for the writer."""
+        direct = self._direct
+        if (
+            direct is not None
+            and self.parked
+            and self.upgraded
+            and not self.upgrading
+            and pkt.packet_type != eio_packet.NOOP
+            and self.queue.empty()
+            and direct.send_now(pkt.encode())
+        ):
+            self.written_while_parked = True
+            return
+        self.queue.put_nowait(pkt)
+
+
+def _writable_protocol(ws: Any) -> Any:
+    """uvicorn's protocol behind engine.io's WebSocket, if its ASGI send is the protocol's."""
+    send = getattr(ws, "asgi_send", None)
+    protocol = getattr(send, "__self__", None)
+    if protocol is not None and hasattr(protocol, "send_now") and send == protocol.send:
+        return protocol
+    return None
