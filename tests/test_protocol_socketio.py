@@ -128,6 +128,21 @@ def test_an_event_with_an_ack(wire: Wire) -> None:
     assert asyncio.run(scenario()) == '43456[1,"2",{"3":[false]}]'
 
 
+def test_event_data_round_trips_as_the_library_encodes_it(wire: Wire) -> None:
+    """Integers of up to 100 digits, escapes and floats decode and encode as python-socketio's
+    own JSON does (compact, ASCII-only); sockd builds its decoder and encoder once."""
+    digits = "9" * 100
+
+    async def scenario() -> str | bytes:
+        async with wire:
+            ws, _ = await wire.socketio_websocket()
+            await ws.send(f'42["message",{digits},"\u00e9\\u2028",1.5e300,{{"a":null}}]')
+            return await receive(ws)
+
+    expected = f'42["message-back",{digits},"\\u00e9\\u2028",1.5e+300,{{"a":null}}]'
+    assert asyncio.run(scenario()) == expected
+
+
 def test_a_binary_event_with_attachments(wire: Wire) -> None:
     placeholders = '{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}'
 
@@ -178,6 +193,7 @@ def test_a_binary_ack(wire: Wire) -> None:
         pytest.param("4", id="empty"),
         pytest.param('42["connect"]', id="reserved-event"),
         pytest.param('45["message"]', id="binary-without-attachments"),
+        pytest.param(f'42["message",{"1" * 101}]', id="integer-over-100-digits"),
     ],
 )
 def test_a_malformed_packet_closes_the_connection(wire: Wire, packet: str) -> None:

@@ -97,7 +97,7 @@ class Worker:
                 "socketio.AsyncServer(transports=['websocket'])"
             )
         install_real_client_address(sio.eio)
-        install_hot_path(sio.eio)
+        install_hot_path(sio)
         install_protocol_fixes(
             sio, connect_timeout=self.options.connect_timeout, session_mixins=SESSION_MIXINS
         )

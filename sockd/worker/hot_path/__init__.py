@@ -9,18 +9,20 @@ the manager mixin is part of sockd's client managers (:mod:`sockd.worker.bus`).
 
 from __future__ import annotations
 
-import engineio
+import socketio
 from engineio.async_socket import AsyncSocket
 
 from sockd.worker.hot_path.direct_write import DirectWrite
 from sockd.worker.hot_path.lean_queue import LeanQueue
+from sockd.worker.hot_path.packet_json import install_packet_json
 from sockd.worker.hot_path.request_body import install_request_body
 
 #: Session classes every new Engine.IO session adopts, in front of the protocol fixes.
 SESSION_MIXINS: tuple[type[AsyncSocket], ...] = (DirectWrite,)
 
 
-def install_hot_path(eio: engineio.AsyncServer) -> None:
-    """Lighter per-session state for ``eio``: its queues and each request's environ."""
-    eio.create_queue = LeanQueue  # type: ignore[method-assign]
-    install_request_body(eio)
+def install_hot_path(sio: socketio.AsyncServer) -> None:
+    """Lighter per-session state (queues, each request's environ) and packet JSON."""
+    sio.eio.create_queue = LeanQueue  # type: ignore[method-assign]
+    install_request_body(sio.eio)
+    install_packet_json(sio)
