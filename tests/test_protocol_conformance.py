@@ -11,10 +11,13 @@ others check the basics the specification lists, which the library already gets 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
+import time
 from collections.abc import Iterator
 
 import pytest
+import websockets
 
 from tests.apps.heartbeat_app import PING_INTERVAL, PING_TIMEOUT
 from tests.harness import SockdLauncher, SockdProcess, source_addresses
@@ -168,6 +171,31 @@ def test_websocket_heartbeat_is_a_ping_answered_by_a_pong(fast: SockdProcess, so
             return pings
 
     assert asyncio.run(scenario()) == ["2"] * cycles
+
+
+def test_websocket_session_without_pongs_is_closed_after_interval_plus_timeout(
+    fast: SockdProcess, source: str
+) -> None:
+    """A WebSocket client that never answers a ping is closed at the deadline, not before.
+
+    The worker reads WebSocket messages without a per-read timeout; this is its bound.
+    """
+
+    async def scenario() -> tuple[list[str | bytes], float]:
+        async with Wire(fast.port, source) as wire:
+            ws = await wire.websocket()
+            await receive(ws)  # open packet
+            opened = time.monotonic()
+            frames: list[str | bytes] = []
+            with contextlib.suppress(websockets.ConnectionClosed):
+                async with asyncio.timeout(PING_INTERVAL + PING_TIMEOUT + PROMPT):
+                    while True:
+                        frames.append(await ws.recv())
+            return frames, time.monotonic() - opened
+
+    frames, lasted = asyncio.run(scenario())
+    assert frames == ["2"], frames
+    assert lasted >= PING_INTERVAL + PING_TIMEOUT - 0.1, f"closed after {lasted:.2f}s"
 
 
 def test_polling_session_without_pongs_is_gone_after_interval_plus_timeout(

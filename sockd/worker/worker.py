@@ -22,7 +22,7 @@ from sockd.worker.bus import MasterBusManager, RedisBusManager
 from sockd.worker.drain import end_all_sessions
 from sockd.worker.drain_gate import DrainGate
 from sockd.worker.gc_tuning import tune_collector
-from sockd.worker.hot_path import SESSION_MIXINS, install_hot_path
+from sockd.worker.hot_path import SESSION_BASES, SESSION_MIXINS, install_hot_path
 from sockd.worker.master_link import MasterLink
 from sockd.worker.protocol import install_protocol_fixes
 from sockd.worker.real_address import install_real_client_address
@@ -99,7 +99,10 @@ class Worker:
         install_real_client_address(sio.eio)
         install_hot_path(sio)
         install_protocol_fixes(
-            sio, connect_timeout=self.options.connect_timeout, session_mixins=SESSION_MIXINS
+            sio,
+            connect_timeout=self.options.connect_timeout,
+            session_mixins=SESSION_MIXINS,
+            session_bases=SESSION_BASES,
         )
         app = self._app.asgi_app
         if self.options.sid_routing:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import socketio
 from engineio.async_socket import AsyncSocket
 
+from sockd.worker.hot_path.direct_read import DirectRead
 from sockd.worker.hot_path.direct_write import DirectWrite
 from sockd.worker.hot_path.lean_queue import LeanQueue
 from sockd.worker.hot_path.packet_json import install_packet_json
@@ -19,6 +20,8 @@ from sockd.worker.hot_path.request_body import install_request_body
 
 #: Session classes every new Engine.IO session adopts, in front of the protocol fixes.
 SESSION_MIXINS: tuple[type[AsyncSocket], ...] = (DirectWrite,)
+#: Session classes adopted behind the protocol fixes (they replace what the fixes wrap).
+SESSION_BASES: tuple[type[AsyncSocket], ...] = (DirectRead,)
 
 
 def install_hot_path(sio: socketio.AsyncServer) -> None:

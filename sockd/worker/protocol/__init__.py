@@ -45,15 +45,17 @@ def install_protocol_fixes(
     *,
     connect_timeout: float,
     session_mixins: tuple[type[AsyncSocket], ...] = (),
+    session_bases: tuple[type[AsyncSocket], ...] = (),
 ) -> None:
     """Make ``sio`` and its Engine.IO server speak the protocols exactly.
 
     ``connect_timeout``: seconds a client may take to join a namespace (Node's
-    ``connectTimeout``). ``session_mixins``: more session classes to adopt, in front of
-    the fixes (the worker's hot path).
+    ``connectTimeout``). ``session_mixins`` and ``session_bases``: more session classes
+    to adopt (the worker's hot path), in front of the fixes and behind them: a base
+    replaces a library method the fixes wrap.
     """
     eio = sio.eio
-    _install_session_classes(eio, (*session_mixins, *SESSION_FIXES))
+    _install_session_classes(eio, (*session_mixins, *SESSION_FIXES, *session_bases))
     install_request_checks(eio)
     install_ok_answer(eio)
     install_server_disconnect(eio)
