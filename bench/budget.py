@@ -33,6 +33,10 @@ class Budget:
     fanout_loss_after: float = 3.0
     #: Bound on waiting for a backlog to drain after each phase.
     fanout_drain: float = 30.0
+    #: Rooms of ``rooms_members`` clients each, every member broadcasting to its room.
+    rooms_count: int = 100
+    rooms_members: int = 4
+    rooms_seconds: float = 4.0
     idle_connections: int = 2000
     #: Pause before each memory reading, so freed and deferred work has settled.
     idle_settle: float = 1.0
@@ -51,6 +55,8 @@ QUICK = Budget(
     fanout_seconds=0.8,
     fanout_loss_after=2.0,
     fanout_drain=10.0,
+    rooms_count=20,
+    rooms_seconds=0.8,
     idle_connections=200,
     idle_settle=0.3,
 )

@@ -23,13 +23,20 @@ import uvloop
 
 from bench.budget import Budget
 from bench.procs import StartError
-from bench.scenarios import echo, fanout, idle, polling, storm
+from bench.scenarios import echo, fanout, idle, polling, rooms, storm
 from bench.scenarios.base import Scenario
 from bench.systems import Nginx, Sockd, System, Uvicorn
 
 SCENARIOS: dict[str, Scenario] = {
     s.name: s
-    for s in (idle.SCENARIO, storm.SCENARIO, polling.SCENARIO, echo.SCENARIO, fanout.SCENARIO)
+    for s in (
+        idle.SCENARIO,
+        storm.SCENARIO,
+        polling.SCENARIO,
+        echo.SCENARIO,
+        fanout.SCENARIO,
+        rooms.SCENARIO,
+    )
 }
 #: Bound on one scenario's run, on top of its own bounds (a hung run must not hang the suite).
 RUN_TIMEOUT = 240.0

@@ -84,7 +84,15 @@ def test_quick_benchmark_reports_every_system(tmp_path: Path) -> None:
     for system in systems:
         assert math.isfinite(medians["storm_per_s"][system]), system
     every_scenario = [s for s in systems if s != "sockd-1"]  # sockd-1: the storm only
-    for key in ("idle_kib", "polling_per_s", "echo_per_s", "echo_p99_ms", "fanout_max_per_s"):
+    keys = (
+        "idle_kib",
+        "polling_per_s",
+        "echo_per_s",
+        "echo_p99_ms",
+        "fanout_max_per_s",
+        "rooms_per_s",
+    )
+    for key in keys:
         for system in every_scenario:
             assert math.isfinite(medians[key][system]), (key, system)
     for system in (f"sockd-{N}-ipc", f"sockd-{N}-redis"):

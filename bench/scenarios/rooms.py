@@ -1,0 +1,127 @@
+"""Many small rooms (a chat): every member broadcasts to its room, one message in flight each.
+
+Rooms of ``rooms_members`` clients from consecutive source addresses, so a room's members
+land on different workers (sockd's hash, nginx's ip_hash) and most broadcasts cross the
+bus: the scenario measures the bus under load, which the one-room fan-out does not (there
+a broadcast reaches hundreds of clients, so bus messages are few). Each member sends its
+next broadcast once its previous one has reached every member of the room (or after
+``fanout_loss_after``): deliveries per second, delivery latency p50/p99, and lost ones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from bench.budget import Budget
+from bench.loadgen.meters import SelfCpu, percentile
+from bench.loadgen.pool import open_sessions
+from bench.loadgen.ws_session import WsSession, close_all
+from bench.scenarios.base import Metric, Scenario, loadgen_metric
+from bench.systems import Running
+
+NAME = "rooms"
+
+
+@dataclass
+class RoomDeliveries:
+    """What the members got, per (sender, sequence number)."""
+
+    members: int
+    counts: dict[tuple[int, int], int] = field(default_factory=dict)
+    complete: dict[tuple[int, int], asyncio.Future[None]] = field(default_factory=dict)
+    latencies: list[float] = field(default_factory=list)
+    total: int = 0
+
+    def on_event(self, name: str, args: list[Any]) -> None:
+        """Every member's event handler: count, time, and complete a broadcast."""
+        if name != "fan":
+            return
+        data = args[0]
+        key = (data["from"], data["seq"])
+        self.latencies.append(time.perf_counter() - data["t"])
+        self.total += 1
+        count = self.counts.get(key, 0) + 1
+        self.counts[key] = count
+        if count == self.members:
+            waiter = self.complete.pop(key, None)
+            if waiter is not None and not waiter.done():
+                waiter.set_result(None)
+
+
+async def run(target: Running, budget: Budget) -> dict[str, float]:
+    """Connect and join every member, then let each one broadcast in a closed loop."""
+    members = budget.rooms_members
+    got = RoomDeliveries(members)
+    sessions, errors = await open_sessions(
+        target.port,
+        budget.rooms_count * members,
+        first_index=budget.address_base,
+        concurrency=budget.connect_concurrency,
+        offer_deflate=budget.offer_deflate,
+        on_event=got.on_event,
+    )
+    try:
+        if errors:
+            raise ConnectionError(f"{len(errors)} members failed to connect: {errors[0]!r}")
+        async with asyncio.timeout(30.0):
+            joins = (s.call("join", _room(i, members)) for i, s in enumerate(sessions))
+            await asyncio.gather(*joins)
+        return await _measure(sessions, got, budget)
+    finally:
+        await close_all(sessions)
+
+
+def _room(index: int, members: int) -> str:
+    return f"room-{index // members}"
+
+
+async def _measure(
+    sessions: list[WsSession], got: RoomDeliveries, budget: Budget
+) -> dict[str, float]:
+    loop = asyncio.get_running_loop()
+    meter = SelfCpu()
+    begin = time.perf_counter()
+    deadline = begin + budget.rooms_seconds
+    sent = 0
+
+    async def member(index: int, session: WsSession) -> None:
+        nonlocal sent
+        room, seq = _room(index, budget.rooms_members), 0
+        while time.perf_counter() < deadline:
+            seq += 1
+            waiter: asyncio.Future[None] = loop.create_future()
+            got.complete[(index, seq)] = waiter
+            data = {"room": room, "from": index, "seq": seq, "t": time.perf_counter()}
+            session.emit("fanout", data)
+            sent += 1
+            try:
+                await asyncio.wait_for(waiter, budget.fanout_loss_after)
+            except TimeoutError:
+                got.complete.pop((index, seq), None)
+
+    await asyncio.gather(*(member(i, s) for i, s in enumerate(sessions)))
+    elapsed = time.perf_counter() - begin
+    delivered = sum(min(count, got.members) for count in got.counts.values())
+    return {
+        "rooms_per_s": delivered / elapsed,
+        "rooms_p50_ms": percentile(got.latencies, 0.50) * 1e3,
+        "rooms_p99_ms": percentile(got.latencies, 0.99) * 1e3,
+        "rooms_lost": sent * got.members - delivered,
+        "rooms_loadgen_cpu": meter.share(),
+    }
+
+
+SCENARIO = Scenario(
+    NAME,
+    (
+        Metric("rooms_per_s", "rooms: deliveries/s", True),
+        Metric("rooms_p50_ms", "rooms: latency p50 ms", False, "{:,.1f}"),
+        Metric("rooms_p99_ms", "rooms: latency p99 ms", False, "{:,.1f}"),
+        Metric("rooms_lost", "rooms: lost", None),
+        loadgen_metric(NAME),
+    ),
+    run,
+)
