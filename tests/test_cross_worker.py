@@ -224,3 +224,42 @@ def test_broadcasts_arrive_in_send_order_on_every_worker(cluster: SockdProcess) 
             assert wrong == {}, f"members that got broadcasts out of order: {wrong}"
 
     asyncio.run(scenario())
+
+
+def test_many_senders_at_once_each_reach_everyone_once_in_order(cluster: SockdProcess) -> None:
+    """Every client broadcasts at once (bus messages queue and go out in batches): each
+    member gets every broadcast exactly once, and each sender's in the order sent."""
+
+    async def scenario() -> None:
+        async with open_clients(cluster.port, _sources(120), TRANSPORTS) as clients:
+            await _spread(clients)
+            room = f"room-{uuid.uuid4()}"
+            await _join(clients, room)
+            token, sends = f"many-{uuid.uuid4()}", 40
+
+            async def burst(index: int, sender: Client) -> list[bool]:
+                return await asyncio.gather(
+                    *(
+                        sender.call(
+                            "broadcast",
+                            {"room": room, "payload": {"t": token, "from": index, "n": n}},
+                        )
+                        for n in range(sends)
+                    )
+                )
+
+            acks = await asyncio.gather(*(burst(i, c) for i, c in enumerate(clients)))
+            assert all(all(one) for one in acks)
+            total = sends * len(clients)
+            await wait_until(
+                lambda: all(_count(c, token) >= total for c in clients), 20.0, "every broadcast"
+            )
+            await asyncio.sleep(0.2)  # a short, bounded look for duplicates
+            for member in clients:
+                got = [m for m in member.news if isinstance(m, dict) and m.get("t") == token]
+                assert len(got) == total, f"{member!r} got {len(got)} of {total}"
+                for index in range(len(clients)):
+                    order = [m["n"] for m in got if m["from"] == index]
+                    assert order == list(range(sends)), f"{member!r} from {index}: {order}"
+
+    asyncio.run(scenario())
