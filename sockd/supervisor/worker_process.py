@@ -18,6 +18,7 @@ from typing import Any, cast
 import psutil
 
 from sockd.channel import FrameDecoder, FrameError, Kind, encode_json_frame
+from sockd.coalesced_writer import CoalescedWriter
 from sockd.options import WorkerOptions
 from sockd.supervisor.sd_notify import worker_environment
 
@@ -68,6 +69,7 @@ class WorkerProcess:
         self._popen: subprocess.Popen[bytes] | None = None
         self._process: psutil.Process | None = None
         self._control: asyncio.Transport | None = None
+        self._control_writer: CoalescedWriter | None = None
 
     async def spawn(self) -> None:
         loop = asyncio.get_running_loop()
@@ -106,6 +108,7 @@ class WorkerProcess:
         self._control, _ = await loop.create_unix_connection(
             lambda: _ControlProtocol(self), sock=control_parent
         )
+        self._control_writer = CoalescedWriter(self._control)
 
     def handle_frame(self, kind: Kind, payload: bytes) -> None:
         if kind is Kind.HEARTBEAT:
@@ -137,8 +140,8 @@ class WorkerProcess:
 
     def send(self, frame: bytes) -> None:
         """Queue a frame for the worker; dropped silently once the worker is gone."""
-        if self._control is not None and not self._control.is_closing():
-            self._control.write(frame)
+        if self._control_writer is not None:
+            self._control_writer.write(frame)
 
     def drain(self, timeout: float) -> None:
         """Ask the worker to close its sessions and exit within ``timeout``."""
@@ -170,7 +173,7 @@ class WorkerProcess:
             self.handoff = None
         if self._control is not None:
             self._control.abort()
-            self._control = None
+            self._control = self._control_writer = None
 
     def describe_exit(self) -> str:
         if self.exit_status is None:

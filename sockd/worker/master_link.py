@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any, cast
 
 from sockd.channel import FrameDecoder, FrameError, Kind, encode_frame, encode_json_frame
+from sockd.coalesced_writer import CoalescedWriter
 
 
 class MasterLink(asyncio.Protocol):
@@ -30,6 +31,7 @@ class MasterLink(asyncio.Protocol):
         self._on_master_lost = on_master_lost
         self._decoder = FrameDecoder()
         self._transport: asyncio.Transport | None = None
+        self._writer: CoalescedWriter | None = None
         self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     @classmethod
@@ -42,6 +44,7 @@ class MasterLink(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = cast(asyncio.Transport, transport)
+        self._writer = CoalescedWriter(self._transport)
 
     def data_received(self, data: bytes) -> None:
         try:
@@ -56,21 +59,23 @@ class MasterLink(asyncio.Protocol):
                 self._on_drain(float(json.loads(payload)["timeout"]))
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._transport = None
+        self._transport = self._writer = None
         if not self.closed.done():
             self.closed.set_result(None)
         self._on_master_lost()
 
     def send(self, kind: Kind, payload: bytes = b"") -> None:
-        if self._transport is not None and not self._transport.is_closing():
-            self._transport.write(encode_frame(kind, payload))
+        if self._writer is not None:
+            self._writer.write(encode_frame(kind, payload))
 
     def send_json(self, kind: Kind, body: dict[str, Any]) -> None:
-        if self._transport is not None and not self._transport.is_closing():
-            self._transport.write(encode_json_frame(kind, body))
+        if self._writer is not None:
+            self._writer.write(encode_json_frame(kind, body))
 
     async def close(self) -> None:
         """Flush what is queued, then close (so a FAILED report is not lost)."""
+        if self._writer is not None:
+            self._writer.flush()
         if self._transport is not None:
             self._transport.close()
         await asyncio.wait_for(asyncio.shield(self.closed), 5)
