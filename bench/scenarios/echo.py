@@ -3,7 +3,8 @@
 Acks per second and ack latency (p50/p99). Sessions are opened and warmed up before the
 measured window; an ack still missing a few seconds after the window counts as a failure.
 The busiest app process's CPU over the mean shows how evenly the clients' addresses
-spread over the workers (1.00: evenly; sockd's hash and nginx's ip_hash each draw it).
+spread over the workers (1.00: evenly; sockd's hash and nginx's ip_hash each draw it); the
+app processes' CPU per ack is the cost of one message, whatever the generator could offer.
 """
 
 from __future__ import annotations
@@ -38,16 +39,20 @@ async def run(target: Running, budget: Budget) -> dict[str, float]:
             for _ in range(_WARMUP_CALLS):
                 await asyncio.gather(*(s.call("echo", _PAYLOAD) for s in sessions))
         before = [cpu_seconds([w]) for w in target.workers]
-        result = await _measure(sessions, budget.echo_seconds, len(open_errors))
+        result, acks = await _measure(sessions, budget.echo_seconds, len(open_errors))
         used = [cpu_seconds([w]) - b for w, b in zip(target.workers, before, strict=True)]
         mean = sum(used) / len(used) if used else 0.0
         result["echo_worker_spread"] = max(used) / mean if mean > 0 else float("nan")
+        result["echo_worker_us"] = 1e6 * sum(used) / acks if acks else float("nan")
         return result
     finally:
         await close_all(sessions)
 
 
-async def _measure(sessions: list[WsSession], seconds: float, failures: int) -> dict[str, float]:
+async def _measure(
+    sessions: list[WsSession], seconds: float, failures: int
+) -> tuple[dict[str, float], int]:
+    """The metrics of the measured window, and how many acks it counted."""
     latencies: list[float] = []
     meter = SelfCpu()
     begin = time.perf_counter()
@@ -74,7 +79,7 @@ async def _measure(sessions: list[WsSession], seconds: float, failures: int) -> 
         "echo_p99_ms": percentile(latencies, 0.99) * 1e3,
         "echo_failures": failures,
         "echo_loadgen_cpu": meter.share(),
-    }
+    }, len(latencies)
 
 
 SCENARIO = Scenario(
@@ -85,6 +90,7 @@ SCENARIO = Scenario(
         Metric("echo_p99_ms", "echo: ack latency p99 ms", False, "{:,.2f}"),
         Metric("echo_failures", "echo: failures", None),
         Metric("echo_worker_spread", "echo: busiest worker CPU / mean", None, "{:.2f}"),
+        Metric("echo_worker_us", "echo: app processes' CPU us per ack", False, "{:,.1f}"),
         loadgen_metric(NAME),
     ),
     run,

@@ -5,7 +5,8 @@ land on different workers (sockd's hash, nginx's ip_hash) and most broadcasts cr
 bus: the scenario measures the bus under load, which the one-room fan-out does not (there
 a broadcast reaches hundreds of clients, so bus messages are few). Each member sends its
 next broadcast once its previous one has reached every member of the room (or after
-``fanout_loss_after``): deliveries per second, delivery latency p50/p99, and lost ones.
+``fanout_loss_after``): deliveries per second, delivery latency p50/p99, lost ones, and
+the CPU the app processes and the front (sockd's master, nginx) spend per delivery.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bench.budget import Budget
-from bench.loadgen.meters import SelfCpu, percentile
+from bench.loadgen.meters import SelfCpu, cpu_seconds, percentile
 from bench.loadgen.pool import open_sessions
 from bench.loadgen.ws_session import WsSession, close_all
 from bench.scenarios.base import Metric, Scenario, loadgen_metric
@@ -69,7 +70,16 @@ async def run(target: Running, budget: Budget) -> dict[str, float]:
         async with asyncio.timeout(30.0):
             joins = (s.call("join", _room(i, members)) for i, s in enumerate(sessions))
             await asyncio.gather(*joins)
-        return await _measure(sessions, got, budget)
+        workers, front = cpu_seconds(target.workers), cpu_seconds(target.front)
+        result = await _measure(sessions, got, budget)
+        delivered = result.pop("rooms_delivered")
+        for key, processes, before in (
+            ("rooms_worker_us", target.workers, workers),
+            ("rooms_front_us", target.front, front),
+        ):
+            used = cpu_seconds(processes) - before
+            result[key] = 1e6 * used / delivered if delivered and processes else float("nan")
+        return result
     finally:
         await close_all(sessions)
 
@@ -110,6 +120,7 @@ async def _measure(
         "rooms_p50_ms": percentile(got.latencies, 0.50) * 1e3,
         "rooms_p99_ms": percentile(got.latencies, 0.99) * 1e3,
         "rooms_lost": sent * got.members - delivered,
+        "rooms_delivered": delivered,
         "rooms_loadgen_cpu": meter.share(),
     }
 
@@ -121,6 +132,8 @@ SCENARIO = Scenario(
         Metric("rooms_p50_ms", "rooms: latency p50 ms", False, "{:,.1f}"),
         Metric("rooms_p99_ms", "rooms: latency p99 ms", False, "{:,.1f}"),
         Metric("rooms_lost", "rooms: lost", None),
+        Metric("rooms_worker_us", "rooms: app processes' CPU us per delivery", False, "{:,.1f}"),
+        Metric("rooms_front_us", "rooms: front CPU us per delivery", False, "{:,.2f}"),
         loadgen_metric(NAME),
     ),
     run,
