@@ -195,6 +195,27 @@ def test_one_megabyte_broadcast_arrives_intact_on_another_worker(cluster: SockdP
     asyncio.run(scenario())
 
 
+def test_binary_broadcast_arrives_intact_on_another_worker(cluster: SockdProcess) -> None:
+    """Bytes in a broadcast (attachments, sent as the library sends them) cross the bus."""
+
+    async def scenario() -> None:
+        async with open_clients(cluster.port, _sources(140), TRANSPORTS) as clients:
+            groups = await _spread(clients)
+            (_, group_a), (_, group_b) = list(groups.items())[:2]
+            sender, receiver = group_a[0], group_b[0]
+            room = f"binary-{uuid.uuid4()}"
+            await _join([sender, receiver], room)
+            token, blob = f"bin-{uuid.uuid4()}", os.urandom(4096)
+            payload = {"t": token, "blob": blob}
+            assert await sender.call("broadcast", {"room": room, "payload": payload})
+            for member in (sender, receiver):
+                await wait_until(lambda m=member: _count(m, token) >= 1, 10.0, "the broadcast")
+                got = next(item for item in member.news if item.get("t") == token)
+                assert got["blob"] == blob
+
+    asyncio.run(scenario())
+
+
 def test_broadcasts_arrive_in_send_order_on_every_worker(cluster: SockdProcess) -> None:
     """Many broadcasts in flight from one sender reach each member in the order sent."""
 

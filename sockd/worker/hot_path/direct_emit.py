@@ -40,17 +40,31 @@ class DirectEmit(socketio.AsyncManager):
         to: str | None = None,
         **kwargs: Any,
     ) -> None:
-        eio = self.server.eio
-        if callback is not None or eio.logger.isEnabledFor(logging.INFO):
+        if not self._fast_path(callback):
             await super().emit(
                 event, data, namespace, room=room, skip_sid=skip_sid,
                 callback=callback, to=to, **kwargs,
             )  # fmt: skip
             return
-        room = to or room
+        if namespace in self.rooms:
+            packets = self._engineio_packets(event, data, namespace)
+            await self._deliver(packets, namespace, to or room, skip_sid)
+
+    def _fast_path(self, callback: Any) -> bool:
+        """Whether an emit may skip the library's per-recipient path."""
+        return callback is None and not self.server.eio.logger.isEnabledFor(logging.INFO)
+
+    async def _deliver(
+        self,
+        packets: list[eio_packet.Packet],
+        namespace: str,
+        room: str | None,
+        skip_sid: str | list[str] | None,
+    ) -> None:
+        """Put encoded ``packets`` on every live session of ``room`` in ``namespace``."""
         if namespace not in self.rooms:
             return
-        packets = self._engineio_packets(event, data, namespace)
+        eio = self.server.eio
         skip = skip_sid if isinstance(skip_sid, list) else [skip_sid]
         now = asyncio.get_running_loop().time()
         checked: list[AsyncSocket] = []
