@@ -13,26 +13,19 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import socketio
-from engineio import packet as eio_packet
-from socketio.async_pubsub_manager import AsyncPubSubManager
 
 from sockd.channel import Kind
-from sockd.worker.hot_path.direct_emit import DirectEmit
+from sockd.worker.encoded_broadcast import EncodedBroadcast
 from sockd.worker.master_link import MasterLink
 from sockd.worker.publish_batches import PublishBatches
 
-#: The master bus's message for a broadcast sent as its encoded Socket.IO packet.
+#: The master bus's method for a broadcast that carries only its encoded packet.
 ENCODED_EMIT = "sockd-emit-packet"
 
 
-class MasterBusManager(AsyncPubSubManager, DirectEmit):
-    """The pub/sub manager over the master; a plain broadcast crosses it encoded.
-
-    python-socketio publishes an emit's arguments and every worker encodes the packet
-    again. Workers of one cluster all run this class, so a callback-less, non-binary
-    broadcast is encoded once and sent as its packet (``ENCODED_EMIT``); the rest travels
-    as the library's messages.
-    """
+class MasterBusManager(EncodedBroadcast):
+    """The pub/sub manager over the master. Its workers all run this class, so a broadcast
+    crosses it as its encoded packet alone (:mod:`sockd.worker.encoded_broadcast`)."""
 
     name = "sockd-master-bus"
 
@@ -45,72 +38,39 @@ class MasterBusManager(AsyncPubSubManager, DirectEmit):
         """A message another worker published, relayed by the master."""
         self._inbox.put_nowait(payload)
 
-    async def emit(  # type: ignore[override]
+    def _broadcast_message(
         self,
         event: str,
         data: Any,
-        namespace: str | None = None,
-        room: str | None = None,
-        skip_sid: str | list[str] | None = None,
-        callback: Any = None,
-        to: str | None = None,
-        **kwargs: Any,
-    ) -> None:
-        namespace = namespace or "/"
-        packets = None
-        if not kwargs.get("ignore_queue") and self._fast_path(callback):
-            packets = self._engineio_packets(event, data, namespace)
-        if packets is None or len(packets) != 1:  # binary: attachments go the library's way
-            await super().emit(
-                event, data, namespace=namespace, room=room, skip_sid=skip_sid,
-                callback=callback, to=to, **kwargs,
-            )  # fmt: skip
-            return
-        room = to or room
-        await self._deliver(packets, namespace, room, skip_sid)
-        await self._publish(
-            {
-                "method": ENCODED_EMIT,
-                "packet": packets[0].data,
-                "namespace": namespace,
-                "room": room,
-                "skip_sid": skip_sid,
-                "host_id": self.host_id,
-            }
-        )
+        namespace: str,
+        room: str | None,
+        skip_sid: str | list[str] | None,
+    ) -> dict[str, Any]:
+        return {
+            "method": ENCODED_EMIT,
+            "namespace": namespace,
+            "room": room,
+            "skip_sid": skip_sid,
+            "host_id": self.host_id,
+        }
 
     async def _publish(self, data: dict[str, Any]) -> None:
         self._link.send(Kind.BUS, self.json.dumps(data).encode())
 
     async def _listen(self) -> AsyncIterator[Any]:
-        """Messages for the library's listener; encoded broadcasts are delivered here."""
+        async for message in self._delivering_encoded(self._relayed()):
+            yield message
+
+    async def _relayed(self) -> AsyncIterator[bytes]:
         while True:
-            payload = await self._inbox.get()
-            try:
-                message = self.json.loads(payload)
-            except ValueError:
-                yield payload  # the library's listener skips what it cannot read
-                continue
-            if isinstance(message, dict) and message.get("method") == ENCODED_EMIT:
-                await self._deliver_encoded(message)
-            else:
-                yield message
-
-    async def _deliver_encoded(self, message: dict[str, Any]) -> None:
-        if message.get("host_id") == self.host_id:
-            return
-        try:
-            packets = [eio_packet.Packet(eio_packet.MESSAGE, message["packet"])]
-            await self._deliver(
-                packets, message["namespace"], message.get("room"), message.get("skip_sid")
-            )
-        except Exception:
-            self.server.logger.exception("Handler error in pubsub listening thread")
+            yield await self._inbox.get()
 
 
-class RedisBusManager(socketio.AsyncRedisManager, DirectEmit):
+class RedisBusManager(socketio.AsyncRedisManager, EncodedBroadcast):
     """python-socketio's Redis manager, delivering on this worker like the master bus.
 
+    A broadcast is the library's ``emit`` message plus its encoded packet: sockd workers
+    deliver the packet, any other python-socketio process on the channel reads the rest.
     Publishes go out in the order they were made, as the master bus and Node's Redis
     adapter keep it, and batched under load (:mod:`sockd.worker.publish_batches`).
     """
@@ -118,6 +78,30 @@ class RedisBusManager(socketio.AsyncRedisManager, DirectEmit):
     def __init__(self, url: str) -> None:
         super().__init__(url)
         self._batches = PublishBatches(self._publish_batch)
+
+    def _broadcast_message(
+        self,
+        event: str,
+        data: Any,
+        namespace: str,
+        room: str | None,
+        skip_sid: str | list[str] | None,
+    ) -> dict[str, Any]:
+        return {
+            "method": "emit",
+            "event": event,
+            "data": list(data) if isinstance(data, tuple) else [data],
+            "binary": False,
+            "namespace": namespace,
+            "room": room,
+            "skip_sid": skip_sid,
+            "callback": None,
+            "host_id": self.host_id,
+        }
+
+    async def _listen(self) -> AsyncIterator[Any]:
+        async for message in self._delivering_encoded(super()._listen()):
+            yield message
 
     async def _publish(self, data: dict[str, Any]) -> None:
         await self._batches.publish(self.json.dumps(data))

@@ -1,0 +1,94 @@
+"""Broadcasts that cross workers encoded, once.
+
+python-socketio publishes an emit's arguments, and every worker rebuilds and encodes the
+packet (and the sender checks the data for binary parts and handles its own message
+first, both on the library's generic path). Here a callback-less, non-binary broadcast
+is encoded once: delivered on this worker, then published with its encoded packet, which
+the other sockd workers put straight on their sessions. Binary emits, callbacks, room
+operations and disconnects travel as the library's messages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from engineio import packet as eio_packet
+from socketio.async_pubsub_manager import AsyncPubSubManager
+
+from sockd.worker.hot_path.direct_emit import DirectEmit
+
+#: The key of a bus message that carries a broadcast's encoded Socket.IO packet.
+PACKET_KEY = "sockd_packet"
+
+
+class EncodedBroadcast(AsyncPubSubManager, DirectEmit):
+    """A pub/sub manager whose plain broadcasts are encoded once for every worker.
+
+    Subclasses say how the message looks on their bus (:meth:`_broadcast_message`) and
+    pass what they receive through :meth:`_delivering_encoded` in ``_listen``.
+    """
+
+    async def emit(  # type: ignore[override]
+        self,
+        event: str,
+        data: Any,
+        namespace: str | None = None,
+        room: str | None = None,
+        skip_sid: str | list[str] | None = None,
+        callback: Any = None,
+        to: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        namespace = namespace or "/"
+        packets = None
+        if not kwargs.get("ignore_queue") and self._fast_path(callback):
+            packets = self._engineio_packets(event, data, namespace)
+        if packets is None or len(packets) != 1:  # binary: attachments go the library's way
+            await super().emit(
+                event, data, namespace=namespace, room=room, skip_sid=skip_sid,
+                callback=callback, to=to, **kwargs,
+            )  # fmt: skip
+            return
+        room = to or room
+        await self._deliver(packets, namespace, room, skip_sid)
+        message = self._broadcast_message(event, data, namespace, room, skip_sid)
+        message[PACKET_KEY] = packets[0].data
+        await self._publish(message)
+
+    def _broadcast_message(
+        self,
+        event: str,
+        data: Any,
+        namespace: str,
+        room: str | None,
+        skip_sid: str | list[str] | None,
+    ) -> dict[str, Any]:
+        """The bus message of a broadcast, but for its packet."""
+        raise NotImplementedError
+
+    async def _delivering_encoded(self, received: AsyncIterator[Any]) -> AsyncIterator[Any]:
+        """Parse each received message and deliver encoded broadcasts; yield the rest to
+        the library's listener (it takes parsed messages as they are)."""
+        async for payload in received:
+            try:
+                message = self.json.loads(payload)
+            except (TypeError, ValueError):
+                yield payload  # the library's listener skips what it cannot read
+                continue
+            packet = message.get(PACKET_KEY) if isinstance(message, dict) else None
+            if not isinstance(packet, str):
+                yield message
+            elif message.get("host_id") != self.host_id:  # a worker's own comes back on Redis
+                await self._deliver_encoded(packet, message)
+
+    async def _deliver_encoded(self, packet: str, message: dict[str, Any]) -> None:
+        try:
+            await self._deliver(
+                [eio_packet.Packet(eio_packet.MESSAGE, packet)],
+                message["namespace"],
+                message.get("room"),
+                message.get("skip_sid"),
+            )
+        except Exception:
+            self.server.logger.exception("Handler error in pubsub listening thread")
