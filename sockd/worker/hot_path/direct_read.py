@@ -2,8 +2,9 @@
 
 python-engineio's WebSocket handler reads every message as
 ``await asyncio.wait_for(asyncio.ensure_future(ws.wait()), ping_interval + ping_timeout)``:
-on Python 3.11 a task, a timer and a waiter per received message, 15% of a worker's CPU
-per echo (py-spy; 75 -> 63 us of worker CPU per acked echo). Here the handler awaits
+on Python 3.11 a task, a timer and a waiter per received message, about a sixth of a
+worker's CPU under echo (69 -> 56 us of worker CPU per acked echo without them, bench
+echo scenario). Here the handler awaits
 ``ws.wait()`` directly. The per-read bound is the session's pong deadline
 (:mod:`sockd.worker.protocol.heartbeat`): a client silent for ping interval + ping timeout
 misses its pong, the deadline ends the session, and the writer's close wakes this read.
