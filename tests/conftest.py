@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness import SockdLauncher, free_port, redis_answers
+from tests.harness import SockdLauncher, free_port, redis_answers, stop_process
 
 
 @contextlib.contextmanager
@@ -53,14 +53,7 @@ def running_redis(workdir: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]
             time.sleep(0.05)
         yield f"redis://127.0.0.1:{port}/0", proc
     finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    proc.wait(5)
+        stop_process(proc)
 
 
 @pytest.fixture(scope="session")

@@ -134,6 +134,19 @@ def kill_processes(procs: Iterable[psutil.Process], timeout: float = 5.0) -> Non
     psutil.wait_procs(targets, timeout=timeout)
 
 
+def stop_process(proc: subprocess.Popen[Any], timeout: float = 10.0) -> None:
+    """SIGTERM a server the test started, then SIGKILL it if it outlives ``timeout``."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(5)
+
+
 # --------------------------------------------------------------------------- sockd process
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness import REPO_ROOT, free_port
+from tests.harness import REPO_ROOT, free_port, stop_process
 
 DOCS = REPO_ROOT / "docs" / "nginx"
 STREAM_MODULE = Path("/usr/lib/nginx/modules/ngx_stream_module.so")
@@ -80,9 +80,4 @@ def running_nginx(workdir: Path, snippet: str, mode: str, upstream: int) -> Iter
             time.sleep(0.05)
         yield port
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+        stop_process(proc)

@@ -25,6 +25,7 @@ from tests.harness import (
     connect_client,
     free_port,
     source_addresses,
+    stop_process,
     wait_until,
     wait_until_sync,
 )
@@ -51,12 +52,7 @@ def plain_server(redis_server: str) -> Iterator[int]:
         wait_until_sync(lambda: _listening(port), 20.0, "the plain server")
         yield port
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+        stop_process(proc)
 
 
 def _listening(port: int) -> bool:

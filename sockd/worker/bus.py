@@ -28,6 +28,8 @@ class MasterBusManager(EncodedBroadcast):
     crosses it as its encoded packet alone (:mod:`sockd.worker.encoded_broadcast`)."""
 
     name = "sockd-master-bus"
+    broadcast_method = ENCODED_EMIT
+    keeps_library_fields = False
 
     def __init__(self, link: MasterLink, channel: str = "socketio") -> None:
         super().__init__(channel=channel)
@@ -37,22 +39,6 @@ class MasterBusManager(EncodedBroadcast):
     def deliver(self, payload: bytes) -> None:
         """A message another worker published, relayed by the master."""
         self._inbox.put_nowait(payload)
-
-    def _broadcast_message(
-        self,
-        event: str,
-        data: Any,
-        namespace: str,
-        room: str | None,
-        skip_sid: str | list[str] | None,
-    ) -> dict[str, Any]:
-        return {
-            "method": ENCODED_EMIT,
-            "namespace": namespace,
-            "room": room,
-            "skip_sid": skip_sid,
-            "host_id": self.host_id,
-        }
 
     async def _publish(self, data: dict[str, Any]) -> None:
         self._link.send(Kind.BUS, self.json.dumps(data).encode())
@@ -78,26 +64,6 @@ class RedisBusManager(socketio.AsyncRedisManager, EncodedBroadcast):
     def __init__(self, url: str) -> None:
         super().__init__(url)
         self._batches = PublishBatches(self._publish_batch)
-
-    def _broadcast_message(
-        self,
-        event: str,
-        data: Any,
-        namespace: str,
-        room: str | None,
-        skip_sid: str | list[str] | None,
-    ) -> dict[str, Any]:
-        return {
-            "method": "emit",
-            "event": event,
-            "data": list(data) if isinstance(data, tuple) else [data],
-            "binary": False,
-            "namespace": namespace,
-            "room": room,
-            "skip_sid": skip_sid,
-            "callback": None,
-            "host_id": self.host_id,
-        }
 
     async def _listen(self) -> AsyncIterator[Any]:
         async for message in self._delivering_encoded(super()._listen()):

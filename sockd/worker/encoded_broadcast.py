@@ -25,9 +25,15 @@ PACKET_KEY = "sockd_packet"
 class EncodedBroadcast(AsyncPubSubManager, DirectEmit):
     """A pub/sub manager whose plain broadcasts are encoded once for every worker.
 
-    Subclasses say how the message looks on their bus (:meth:`_broadcast_message`) and
-    pass what they receive through :meth:`_delivering_encoded` in ``_listen``.
+    Subclasses name the message's ``method`` and say whether it keeps python-socketio's
+    ``emit`` fields for other python-socketio processes on the bus, and pass what they
+    receive through :meth:`_delivering_encoded` in ``_listen``.
     """
+
+    #: The ``method`` of a broadcast's bus message.
+    broadcast_method: str = "emit"
+    #: Whether the message also carries the library's fields (event, arguments, ...).
+    keeps_library_fields: bool = True
 
     async def emit(  # type: ignore[override]
         self,
@@ -52,20 +58,18 @@ class EncodedBroadcast(AsyncPubSubManager, DirectEmit):
             return
         room = to or room
         await self._deliver(packets, namespace, room, skip_sid)
-        message = self._broadcast_message(event, data, namespace, room, skip_sid)
-        message[PACKET_KEY] = packets[0].data
+        message: dict[str, Any] = {
+            "method": self.broadcast_method,
+            "namespace": namespace,
+            "room": room,
+            "skip_sid": skip_sid,
+            "host_id": self.host_id,
+            PACKET_KEY: packets[0].data,
+        }
+        if self.keeps_library_fields:
+            arguments = list(data) if isinstance(data, tuple) else [data]
+            message.update(event=event, data=arguments, binary=False, callback=None)
         await self._publish(message)
-
-    def _broadcast_message(
-        self,
-        event: str,
-        data: Any,
-        namespace: str,
-        room: str | None,
-        skip_sid: str | list[str] | None,
-    ) -> dict[str, Any]:
-        """The bus message of a broadcast, but for its packet."""
-        raise NotImplementedError
 
     async def _delivering_encoded(self, received: AsyncIterator[Any]) -> AsyncIterator[Any]:
         """Parse each received message and deliver encoded broadcasts; yield the rest to
