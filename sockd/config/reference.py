@@ -47,7 +47,7 @@ class Setting:
 
 def settings() -> list[Setting]:
     """Every setting with its default, flag, variable and description."""
-    from sockd.cli import _cluster_flags
+    from sockd.cli.app import _cluster_flags
 
     flags = inspect.signature(_cluster_flags, eval_str=True).parameters
     comments = _field_comments(inspect.getsource(schema))

@@ -3,7 +3,7 @@
 Both live in a runtime directory only this user can enter: systemd's
 ``$RUNTIME_DIRECTORY`` (``RuntimeDirectory=sockd``), else ``$XDG_RUNTIME_DIR/sockd``, else
 ``/run/sockd`` for root or when this user owns it, else ``<tmp>/sockd-<uid>``. The pid file
-is locked by its master for its whole life (see ``sockd/supervisor/pidfile.py``), so a title
+is locked by its master for its whole life (see ``sockd/supervisor/system/pidfile.py``), so a title
 is taken exactly while its master runs, and files left by a killed master are recognised as
 stale.
 """
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sockd.errors import UserError
-from sockd.supervisor.pidfile import running_pid
+from sockd.supervisor.system.pidfile import running_pid
 
 #: ``sun_path`` holds 108 bytes including the terminating NUL.
 MAX_SOCKET_PATH = 107

@@ -15,14 +15,14 @@ from pathlib import Path
 import setproctitle
 import uvloop
 
+from sockd.config.options import ClusterOptions
 from sockd.control.runtime import Instance, prepare_runtime_dir
 from sockd.errors import StartupError, UserError
 from sockd.logs import configure_logging
-from sockd.options import ClusterOptions
-from sockd.supervisor.arbiter import Arbiter
-from sockd.supervisor.daemonize import Readiness, daemonize
-from sockd.supervisor.pidfile import PidFile, PidFileHeld
-from sockd.supervisor.reload import OptionsLoader
+from sockd.supervisor.lifecycle.arbiter import Arbiter
+from sockd.supervisor.lifecycle.reload import OptionsLoader
+from sockd.supervisor.system.daemonize import Readiness, daemonize
+from sockd.supervisor.system.pidfile import PidFile, PidFileHeld
 
 
 def run_master(options: ClusterOptions, load_options: OptionsLoader) -> int:

@@ -8,9 +8,9 @@ import sys
 
 import uvloop
 
+from sockd.config.options import WorkerOptions
 from sockd.logs import configure_logging
-from sockd.options import WorkerOptions
-from sockd.worker.worker import Worker
+from sockd.worker.hosting.worker import Worker
 
 
 def main() -> int:

@@ -4,7 +4,7 @@ Each module replaces one costly step found by profiling the worker under the ben
 (``python -m bench``); README.md ("What the worker does differently") gives each one's
 before/after from the suite.
 Session classes are adopted like the protocol fixes (see :mod:`sockd.worker.protocol`);
-the manager mixin is part of sockd's client managers (:mod:`sockd.worker.bus`).
+the manager mixin is part of sockd's client managers (:mod:`sockd.worker.bus.managers`).
 """
 
 from __future__ import annotations

@@ -1,0 +1,74 @@
+"""The control channel's frames: length-prefixed, each with a kind byte.
+
+A ``SOCK_STREAM`` socketpair per worker carries the worker's lifecycle reports, the
+master's orders, and bus traffic (which can be far larger than a SEQPACKET message may
+be, so it is framed here rather than sent as packets).
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import struct
+from typing import Any
+
+#: Frame header: payload length (including the kind byte), then the kind byte.
+FRAME_HEADER = struct.Struct("!IB")
+#: Upper bound for one frame, so a corrupted length never allocates gigabytes.
+MAX_FRAME = 64 * 1024 * 1024
+
+
+class Kind(enum.IntEnum):
+    """What a control frame carries."""
+
+    READY = 1  # worker → master: app started; JSON {"pid"}
+    HEARTBEAT = 2  # worker → master: sent from inside the event loop
+    FAILED = 3  # worker → master: startup failed; UTF-8 one-line reason
+    BUS = 4  # both ways: an opaque pub/sub message, relayed by the master
+    DRAIN = 5  # master → worker: JSON {"timeout": seconds}
+    STATS = 6  # worker → master, after each heartbeat: JSON {"connections", "sessions"}
+
+
+def encode_frame(kind: Kind, payload: bytes = b"") -> bytes:
+    """Return one control frame."""
+    return FRAME_HEADER.pack(len(payload) + 1, kind) + payload
+
+
+def encode_json_frame(kind: Kind, body: dict[str, Any]) -> bytes:
+    return encode_frame(kind, json.dumps(body, separators=(",", ":")).encode())
+
+
+class FrameError(ValueError):
+    """The peer sent bytes that are not a valid frame."""
+
+
+class FrameDecoder:
+    """Splits a byte stream into ``(kind, payload)`` frames.
+
+    Frames are returned as they complete; a partial frame stays buffered.
+    """
+
+    def __init__(self) -> None:
+        self._buffer = bytearray()
+
+    def feed(self, data: bytes) -> list[tuple[Kind, bytes]]:
+        self._buffer += data
+        frames: list[tuple[Kind, bytes]] = []
+        offset = 0
+        size = len(self._buffer)
+        while size - offset >= FRAME_HEADER.size:
+            length, kind = FRAME_HEADER.unpack_from(self._buffer, offset)
+            if length < 1 or length > MAX_FRAME:
+                raise FrameError(f"bad frame length {length}")
+            end = offset + 4 + length
+            if end > size:
+                break
+            try:
+                frame_kind = Kind(kind)
+            except ValueError as exc:
+                raise FrameError(f"unknown frame kind {kind}") from exc
+            frames.append((frame_kind, bytes(self._buffer[offset + FRAME_HEADER.size : end])))
+            offset = end
+        if offset:
+            del self._buffer[:offset]
+        return frames

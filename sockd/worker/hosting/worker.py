@@ -1,0 +1,216 @@
+"""One worker's lifecycle: boot the app, report ready, serve hand-offs, drain, exit."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+import time
+
+import redis.asyncio
+import socketio
+from socketio.async_pubsub_manager import AsyncPubSubManager
+
+from sockd.config.options import WorkerOptions
+from sockd.errors import UserError
+from sockd.logs import route_library_logs_to_root
+from sockd.wire.frames import FrameError, Kind
+from sockd.wire.handoff import receive_handoff
+from sockd.worker.bus.managers import MasterBusManager, RedisBusManager
+from sockd.worker.hosting.app_loader import LoadedApp, load
+from sockd.worker.hosting.drain import end_all_sessions
+from sockd.worker.hosting.drain_gate import DrainGate
+from sockd.worker.hosting.gc_tuning import tune_collector
+from sockd.worker.hosting.master_link import MasterLink
+from sockd.worker.hosting.real_address import install_real_client_address
+from sockd.worker.hosting.sid_owner import SidOwnerGate, install_slot_tags
+from sockd.worker.hosting.uvicorn_adapter import UvicornHost
+from sockd.worker.hot_path import SESSION_BASES, SESSION_MIXINS, install_hot_path
+from sockd.worker.protocol import install_protocol_fixes
+
+HEARTBEAT_INTERVAL = 1.0
+#: Drain bound when the master vanished: nobody will kill us, so be quick.
+ORPHAN_DRAIN_TIMEOUT = 2.0
+#: Share of the drain time spent spreading session closes, and its cap.
+SPREAD_SHARE, SPREAD_MAX = 0.25, 1.0
+REDIS_CHECK_TIMEOUT = 5.0
+#: Exit code of a worker that could not start (gunicorn's WORKER_BOOT_ERROR).
+EXIT_STARTUP_FAILED = 3
+
+
+class Worker:
+    def __init__(self, slot: int, handoff_fd: int, control_fd: int, options: WorkerOptions):
+        self.slot = slot
+        self.options = options
+        self.log = logging.getLogger(f"sockd.worker.{slot}")
+        self._handoff = socket.socket(fileno=handoff_fd)
+        self._handoff.setblocking(False)
+        self._control_fd = control_fd
+        self._link: MasterLink
+        self._app: LoadedApp
+        self._host: UvicornHost | None = None
+        self._bus: MasterBusManager | None = None
+        self._gate: DrainGate
+        self._draining = False
+
+    async def run(self) -> int:
+        """Serve until drained; return the process exit code."""
+        self._link = await MasterLink.connect(
+            self._control_fd,
+            on_drain=self.drain,
+            on_bus=self._on_bus,
+            on_master_lost=self._on_master_lost,
+        )
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGTERM, self.drain, self.options.graceful_timeout)
+        try:
+            await self._boot()
+        except UserError as exc:
+            self.log.error("worker %d failed to start: %s", self.slot, exc)
+            self._link.send(Kind.FAILED, str(exc).encode())
+            await self._link.close()
+            return EXIT_STARTUP_FAILED
+        host = self._host
+        assert host is not None
+        loop.add_reader(self._handoff.fileno(), self._receive_handoffs, host)
+        heartbeat = loop.create_task(self._heartbeat())
+        tune_collector()
+        self._link.send_json(Kind.READY, {"pid": os.getpid()})
+        if self._draining:  # a stop arrived while the app was starting
+            host.shut_down(0)
+        await host.wait_closed()
+        heartbeat.cancel()
+        loop.remove_reader(self._handoff.fileno())
+        self._handoff.close()
+        return 0
+
+    async def _boot(self) -> None:
+        self._app = load(self.options)
+        route_library_logs_to_root()
+        sio = self._app.sio
+        if self.options.require_websocket_only and sio.eio.transports != ["websocket"]:
+            raise UserError(
+                "several workers without --sticky: HTTP long-polling sends each session's "
+                "requests on separate connections, which must all reach the worker that "
+                "holds the session; add --sticky, or allow only WebSocket with "
+                "socketio.AsyncServer(transports=['websocket'])"
+            )
+        install_real_client_address(sio.eio)
+        install_hot_path(sio)
+        install_protocol_fixes(
+            sio,
+            connect_timeout=self.options.connect_timeout,
+            session_mixins=SESSION_MIXINS,
+            session_bases=SESSION_BASES,
+        )
+        app = self._app.asgi_app
+        if self.options.sid_routing:
+            install_slot_tags(sio.eio, self.slot)
+            app = SidOwnerGate(app, self.slot, sio.eio.sockets)
+        self._gate = DrainGate(app)
+        await self._install_bus(sio)
+        host = UvicornHost(
+            self._gate,
+            log_level=self.options.log_level,
+            access_log=self.options.access_log,
+            graceful_timeout=self.options.graceful_timeout,
+            per_message_deflate=self.options.per_message_deflate,
+            certfile=self.options.certfile,
+            keyfile=self.options.keyfile,
+            ca_certs=self.options.ca_certs,
+        )
+        if not await host.start():
+            raise UserError("the app's startup (ASGI lifespan) failed; see the log above")
+        if isinstance(sio.manager, AsyncPubSubManager):
+            # Start reading the bus now, not at the first client: a worker
+            # without clients must still take part in remote disconnects.
+            sio.manager_initialized = True
+            sio.manager.initialize()
+        self._host = host
+
+    async def _install_bus(self, sio: socketio.AsyncServer) -> None:
+        if type(sio.manager) is not socketio.AsyncManager:
+            self.log.info("app brings its own client manager %s", type(sio.manager).__name__)
+            return
+        url = self.options.redis_url
+        if url:
+            await _check_redis(url)
+            manager: socketio.AsyncManager = RedisBusManager(url)
+        else:
+            self._bus = manager = MasterBusManager(self._link)
+        sio.manager = manager
+        manager.set_server(sio)
+
+    def _on_bus(self, payload: bytes) -> None:
+        if self._bus is not None:
+            self._bus.deliver(payload)
+
+    def _receive_handoffs(self, host: UvicornHost) -> None:
+        while True:
+            try:
+                received = receive_handoff(self._handoff)
+            except BlockingIOError:
+                return
+            except FrameError as exc:
+                self.log.error("bad hand-off from the master: %s", exc)
+                continue
+            if received is None:
+                asyncio.get_running_loop().remove_reader(self._handoff.fileno())
+                return  # the master is gone; the control channel reports it too
+            fd, meta = received
+            self.log.debug("connection from %s:%d", meta.peer_host, meta.peer_port)
+            host.serve_socket(socket.socket(fileno=fd), (meta.peer_host, meta.peer_port))
+
+    async def _heartbeat(self) -> None:
+        """Tell the master the event loop turns; sent from the loop, not a thread.
+
+        Each beat carries the figures ``sockd status`` shows, so they are at most a second old.
+        """
+        assert self._host is not None
+        while True:
+            self._link.send(Kind.HEARTBEAT)
+            self._link.send_json(
+                Kind.STATS,
+                {
+                    "connections": self._host.open_connections,
+                    "sessions": len(self._app.sio.eio.sockets),
+                },
+            )
+            await asyncio.sleep(HEARTBEAT_INTERVAL)
+
+    def drain(self, timeout: float) -> None:
+        """End every session so clients reconnect, then let uvicorn finish and exit."""
+        if self._draining:
+            return
+        self._draining = True
+        self.log.info("worker %d draining (up to %.0fs)", self.slot, timeout)
+        asyncio.get_running_loop().create_task(self._drain(timeout))
+
+    async def _drain(self, timeout: float) -> None:
+        if self._host is None:
+            return  # still booting: run() stops the server as soon as it exists
+        self._gate.draining = True
+        deadline = time.monotonic() + timeout
+        spread = min(SPREAD_MAX, timeout * SPREAD_SHARE)
+        await end_all_sessions(self._app.sio.eio, spread)
+        self._host.shut_down(max(0.0, deadline - time.monotonic()))
+
+    def _on_master_lost(self) -> None:
+        if not self._draining:
+            self.log.warning("worker %d lost its master: draining and exiting", self.slot)
+        self.drain(ORPHAN_DRAIN_TIMEOUT)
+
+
+async def _check_redis(url: str) -> None:
+    """Fail the boot with one line if Redis cannot be reached."""
+    client = redis.asyncio.Redis.from_url(
+        url, socket_connect_timeout=REDIS_CHECK_TIMEOUT, socket_timeout=REDIS_CHECK_TIMEOUT
+    )
+    try:
+        await asyncio.wait_for(client.ping(), REDIS_CHECK_TIMEOUT)
+    except (TimeoutError, OSError, redis.RedisError) as exc:
+        raise UserError(f"cannot reach Redis at {url}: {exc or type(exc).__name__}") from None
+    finally:
+        await client.aclose()
