@@ -1,7 +1,7 @@
 """sockd against what users run today: ``python -m bench [--quick]``.
 
 Starts each system fresh for each scenario, interleaves them over repeated rounds, and
-prints medians with min/max, sockd's ratio to each baseline, and issue 8's targets.
+prints medians with min/max, sockd's ratio to each baseline, and the issues' targets.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench import report
+from bench import node_deps, report
 from bench.budget import FULL, QUICK
 from bench.suite import SCENARIOS, make_systems, run
 from bench.systems import nginx_available
@@ -35,6 +35,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--scenarios", help=f"comma-separated subset of {','.join(SCENARIOS)}")
     parser.add_argument("--systems", help="comma-separated subset of the system names")
     parser.add_argument("--no-nginx", action="store_true", help="skip the nginx baseline")
+    parser.add_argument("--no-node", action="store_true", help="skip the Node cluster baseline")
     parser.add_argument(
         "--no-deflate", action="store_true", help="clients do not offer permessage-deflate"
     )
@@ -66,6 +67,7 @@ def _meta(args: argparse.Namespace, budget: Any) -> dict[str, Any]:
         "packages": {p: metadata.version(p) for p in packages},
         "nginx": _version(["nginx", "-v"]) if nginx_available() else "missing",
         "redis": _version(["redis-server", "--version"]),
+        "node": _version(["node", "--version"]) if node_deps.node_binary() else "missing",
         "mode": "quick" if args.quick else "full",
         "workers": args.workers,
         "budget": dataclasses.asdict(budget),
@@ -105,9 +107,13 @@ def _main(argv: list[str] | None) -> int:
         notes.append(
             "nginx is not installed: the nginx baseline is SKIPPED (apt-get install -y nginx)"
         )
-    systems = make_systems(args.workers, with_nginx)
-    if args.systems:
-        wanted = set(args.systems.split(","))
+    wanted = set(args.systems.split(",")) if args.systems else None
+    with_node = not args.no_node and (wanted is None or f"node-{args.workers}" in wanted)
+    if with_node and (why := node_deps.ensure_packages()):
+        notes.append(f"the Node cluster baseline is SKIPPED: {why}")
+        with_node = False
+    systems = make_systems(args.workers, with_nginx, with_node)
+    if wanted is not None:
         systems = [s for s in systems if s.name in wanted]
     names = args.scenarios.split(",") if args.scenarios else list(SCENARIOS)
     unknown = [n for n in names if n not in SCENARIOS]
@@ -117,7 +123,10 @@ def _main(argv: list[str] | None) -> int:
     _raise_fd_limit()
     meta = _meta(args, budget)
     print(f"sockd benchmark, {meta['mode']} run, N={args.workers}, {budget.rounds} round(s)")
-    print(f"{meta['date']}  {meta['machine']}  python {meta['python']}  {meta['nginx']}")
+    print(
+        f"{meta['date']}  {meta['machine']}  python {meta['python']}  {meta['nginx']}"
+        f"  node {meta['node']}"
+    )
     print("  ".join(f"{k} {v}" for k, v in meta["packages"].items()))
     for note in notes:
         print(note)
@@ -131,7 +140,7 @@ def _main(argv: list[str] | None) -> int:
     print()
     print(report.table(results))
     print()
-    print("Targets (issue 8), from this run's numbers:")
+    print("Targets (issues 8 and 16), from this run's numbers:")
     print("\n".join(report.target_lines(results, targets)))
     print()
     deflate = "offered (as browsers do)" if budget.offer_deflate else "not offered"

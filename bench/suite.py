@@ -25,7 +25,7 @@ from bench.budget import Budget
 from bench.procs import StartError
 from bench.scenarios import echo, fanout, idle, polling, rooms, storm
 from bench.scenarios.base import Scenario
-from bench.systems import Nginx, Sockd, System, Uvicorn
+from bench.systems import Nginx, NodeCluster, Sockd, System, Uvicorn
 
 SCENARIOS: dict[str, Scenario] = {
     s.name: s
@@ -42,11 +42,13 @@ SCENARIOS: dict[str, Scenario] = {
 RUN_TIMEOUT = 240.0
 
 
-def make_systems(workers: int, nginx: bool) -> list[System]:
+def make_systems(workers: int, nginx: bool, node: bool) -> list[System]:
     """The baselines and sockd, all with the same N (sockd-1 only for the master overhead)."""
     systems: list[System] = [Uvicorn(), Sockd(1, redis=False, only=frozenset({"storm"}))]
     if nginx:
         systems.append(Nginx(workers))
+    if node:
+        systems.append(NodeCluster(workers))
     systems += [Sockd(workers, redis=False), Sockd(workers, redis=True)]
     return systems
 

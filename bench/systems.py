@@ -3,10 +3,14 @@
 - ``uvicorn``: one plain uvicorn process (the single-process ceiling);
 - ``nginx-N``: nginx ``ip_hash`` in front of N single-worker uvicorn servers sharing a
   private redis-server through python-socketio's ``AsyncRedisManager``;
+- ``node-N``: Node's socket.io in a ``node:cluster`` of N workers, the primary handing each
+  connection to a worker by a hash of the client IP, rooms shared through
+  ``@socket.io/cluster-adapter`` (``bench/node/server.js``): sockd's design, in Node;
 - ``sockd-N-ipc`` / ``sockd-N-redis``: sockd with N workers over its IPC bus or Redis
   (``sockd-1`` is one worker over IPC, for the master-overhead target).
 
-All serve ``bench/app.py`` and run the same uvicorn defaults (httptools, websockets).
+The Python ones serve ``bench/app.py`` and run the same uvicorn defaults (httptools,
+websockets); the Node one serves the same events with socket.io's defaults.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from pathlib import Path
 
 import psutil
 
-from bench import nginx_conf
+from bench import nginx_conf, node_deps
 from bench.procs import StartError, free_port, process_group, wait_for
 from bench.redis_server import start_redis
 
@@ -175,6 +179,37 @@ class Nginx(System):
             master = psutil.Process(process.pid)
             front = [master, *master.children()]
             yield Running(self.name, port, front, [*front, *backends, redis_proc], backends)
+
+
+class NodeCluster(System):
+    """``node bench/node/server.js --workers N``: socket.io 4.8 on a node:cluster."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self.name = f"node-{workers}"
+
+    @contextlib.contextmanager
+    def run(self, tmp: Path) -> Iterator[Running]:
+        node = node_deps.node_binary()
+        if node is None:
+            raise StartError(f"{self.name}: node is not on PATH")
+        with process_group() as group:
+            port, log = free_port(), tmp / "node.log"
+            command = [node, str(node_deps.SERVER), "--port", str(port)]
+            process = group.spawn([*command, "--workers", str(self.workers)], log)
+
+            def ready() -> bool:
+                return "node cluster ready" in log.read_text(errors="replace")
+
+            wait_for(ready, self.name, START_TIMEOUT, process, log)
+            wait_for(lambda: probe(port), f"{self.name} handshake", 10.0, process, log)
+            primary = psutil.Process(process.pid)
+            workers = primary.children()
+            if len(workers) != self.workers:
+                raise StartError(
+                    f"{self.name}: {len(workers)} worker processes, not {self.workers}"
+                )
+            yield Running(self.name, port, [primary], [primary, *workers], workers)
 
 
 def nginx_available() -> bool:

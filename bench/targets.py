@@ -43,7 +43,8 @@ class Target:
 
 
 def issue_targets(workers: int) -> list[Target]:
-    """Issue 8's targets for this run's N."""
+    """Issue 8's targets (against nginx and uvicorn) and issue 16's (against Node's cluster,
+    and 24 KiB per idle session, which replaces issue 8's 30) for this run's N."""
     n = workers
     targets = [
         Target("master overhead: sockd-1 handshakes/s >= 0.95 x uvicorn", "storm_per_s",
@@ -56,8 +57,14 @@ def issue_targets(workers: int) -> list[Target]:
                    sockd, 1.5, True, f"nginx-{n}"),
             Target(f"fan-out deliveries/s: {sockd} >= 2 x nginx-{n}", "fanout_max_per_s",
                    sockd, 2.0, True, f"nginx-{n}"),
-            Target(f"memory per idle connection: {sockd} <= 30 KiB", "idle_kib",
-                   sockd, 30.0, False),
+            Target(f"echo acks/s: {sockd} >= 1.0 x node-{n}", "echo_per_s",
+                   sockd, 1.0, True, f"node-{n}"),
+            Target(f"echo ack latency p99: {sockd} <= 1.0 x node-{n}", "echo_p99_ms",
+                   sockd, 1.0, False, f"node-{n}"),
+            Target(f"fan-out deliveries/s: {sockd} >= 1.3 x node-{n}", "fanout_max_per_s",
+                   sockd, 1.3, True, f"node-{n}"),
+            Target(f"memory per idle connection: {sockd} <= 24 KiB", "idle_kib",
+                   sockd, 24.0, False),
             Target(f"fan-out at 20,000 deliveries/s offered: {sockd} loses none (worst run)",
                    "fanout_lost", sockd, 0.0, False, aggregate="max"),
             Target(f"fan-out at 20,000 deliveries/s offered: {sockd} p99 < 100 ms",
