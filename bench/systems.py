@@ -184,9 +184,11 @@ class Nginx(System):
 class NodeCluster(System):
     """``node bench/node/server.js --workers N``: socket.io 4.8 on a node:cluster."""
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, profile_dir: Path | None = None) -> None:
         self.workers = workers
         self.name = f"node-{workers}"
+        #: Where workers write a CPU profile between two SIGUSR2 (bench.profile), if set.
+        self.profile_dir = profile_dir
 
     @contextlib.contextmanager
     def run(self, tmp: Path) -> Iterator[Running]:
@@ -196,7 +198,8 @@ class NodeCluster(System):
         with process_group() as group:
             port, log = free_port(), tmp / "node.log"
             command = [node, str(node_deps.SERVER), "--port", str(port)]
-            process = group.spawn([*command, "--workers", str(self.workers)], log)
+            env = {"BENCH_NODE_PROFILE_DIR": str(self.profile_dir)} if self.profile_dir else {}
+            process = group.spawn([*command, "--workers", str(self.workers)], log, env)
 
             def ready() -> bool:
                 return "node cluster ready" in log.read_text(errors="replace")

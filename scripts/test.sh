@@ -15,7 +15,7 @@ command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 if ! command -v nginx >/dev/null 2>&1 || [ ! -e /usr/lib/nginx/modules/ngx_stream_module.so ]; then
     missing+=(nginx libnginx-mod-stream)
 fi
-# node and npm run the official JavaScript client (tests/js).
+# node and npm run the official JavaScript client (tests/js) and the benchmark's Node baseline.
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 
@@ -35,6 +35,8 @@ if ((${#missing[@]})); then
 fi
 
 (cd tests/js && npm ci --no-audit --no-fund --silent)
+# The benchmark's Node cluster baseline (socket.io, its cluster adapter), for its smoke test.
+(cd bench/node && npm ci --no-audit --no-fund --silent)
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/pip install -q -e '.[test]'

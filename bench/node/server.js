@@ -9,6 +9,8 @@
 // It serves the app of bench/app.py: `echo` (ack with the payload), `join` (enter a room,
 // ack true), `fanout` (emit `fan` with the payload to `data.room`, across workers).
 // The primary prints "node cluster ready" once every worker is up and the port is bound.
+// With BENCH_NODE_PROFILE_DIR set, SIGUSR2 to a worker starts a V8 CPU profile and the next
+// SIGUSR2 writes it there (python -m bench.profile samples the measured window this way).
 // @socket.io/sticky is not used: its primary parses each request's first chunk, routes by
 // sid or least-connection (not by address) and relays request bodies over IPC, so the
 // primary stays in the data path; here, as in sockd, it never reads a byte.
@@ -18,6 +20,8 @@ const cluster = require("node:cluster");
 const http = require("node:http");
 const net = require("node:net");
 const { parseArgs } = require("node:util");
+const fs = require("node:fs");
+const path = require("node:path");
 
 const HANDOFF = "sockd-bench:connection";
 
@@ -137,7 +141,29 @@ function runWorker() {
     httpServer.emit("connection", socket);
     socket.resume();
   });
+  process.on("SIGTERM", () => process.exit(0));
+  if (process.env.BENCH_NODE_PROFILE_DIR) profileOnSignal(process.env.BENCH_NODE_PROFILE_DIR);
   process.send("ready");
+}
+
+function profileOnSignal(directory) {
+  const inspector = require("node:inspector");
+  const session = new inspector.Session();
+  session.connect();
+  let running = false;
+  process.on("SIGUSR2", () => {
+    if (!running) {
+      running = true;
+      session.post("Profiler.enable", () => session.post("Profiler.start"));
+      return;
+    }
+    running = false;
+    session.post("Profiler.stop", (error, result) => {
+      if (error) return console.error(`node cluster: profile failed: ${error}`);
+      const file = path.join(directory, `worker-${process.pid}.cpuprofile`);
+      fs.writeFileSync(file, JSON.stringify(result.profile));
+    });
+  });
 }
 
 if (cluster.isPrimary) {

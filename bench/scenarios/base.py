@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Literal
 
 from bench.budget import Budget
 from bench.systems import Running
@@ -38,3 +39,16 @@ class Scenario:
 def loadgen_metric(scenario: str) -> Metric:
     """The generator's own CPU during a scenario: near 1.0 core means it was saturated."""
     return Metric(f"{scenario}_loadgen_cpu", f"{scenario}: load gen CPU (cores)", None, "{:.2f}")
+
+
+Edge = Literal["start", "end"]
+#: Called with "start" and "end" around a scenario's main measured window (echo's acks,
+#: fan-out's capacity phase, the rooms' broadcasts), so a profiler (``bench.profile``)
+#: samples that window and not the connects and joins before it.
+window_listeners: list[Callable[[Edge], None]] = []
+
+
+def measured_window(edge: Edge) -> None:
+    """Tell the listeners that the main measured window starts or ends."""
+    for listener in window_listeners:
+        listener(edge)

@@ -16,7 +16,7 @@ from bench.budget import Budget
 from bench.loadgen.meters import SelfCpu, cpu_seconds, percentile
 from bench.loadgen.pool import open_sessions
 from bench.loadgen.ws_session import WsSession, close_all
-from bench.scenarios.base import Metric, Scenario, loadgen_metric
+from bench.scenarios.base import Metric, Scenario, loadgen_metric, measured_window
 from bench.systems import Running
 
 NAME = "echo"
@@ -65,8 +65,10 @@ async def _measure(
             await session.call("echo", _PAYLOAD)
             record(perf() - sent)
 
+    measured_window("start")
     tasks = [asyncio.ensure_future(client(s)) for s in sessions]
     _, late = await asyncio.wait(tasks, timeout=seconds + _LATE_ACK)
+    measured_window("end")
     for task in late:
         task.cancel()
     failures += len(late) + sum(

@@ -26,7 +26,7 @@ from bench.budget import Budget
 from bench.loadgen.meters import SelfCpu, percentile
 from bench.loadgen.pool import open_sessions
 from bench.loadgen.ws_session import WsSession, close_all
-from bench.scenarios.base import Metric, Scenario
+from bench.scenarios.base import Metric, Scenario, measured_window
 from bench.systems import Running
 
 NAME = "fanout"
@@ -155,6 +155,7 @@ async def _capacity(sender: WsSession, got: Deliveries, budget: Budget) -> dict[
     deadline = begin + budget.fanout_seconds
     seq = _CAPACITY_SEQ
     waits: list[asyncio.Future[None]] = []
+    measured_window("start")
     while time.perf_counter() < deadline:
         await window.acquire()
         seq += 1
@@ -166,6 +167,7 @@ async def _capacity(sender: WsSession, got: Deliveries, budget: Budget) -> dict[
         _broadcast(sender, seq)
     delivered_in_window = got.capacity_total
     elapsed = time.perf_counter() - begin
+    measured_window("end")
     await asyncio.gather(*waits)  # each ends by completion or expiry: bounded
     sent = seq - _CAPACITY_SEQ
     missing = sent * got.receivers - got.capacity_total

@@ -20,7 +20,7 @@ from bench.budget import Budget
 from bench.loadgen.meters import SelfCpu, cpu_seconds, percentile
 from bench.loadgen.pool import open_sessions
 from bench.loadgen.ws_session import WsSession, close_all
-from bench.scenarios.base import Metric, Scenario, loadgen_metric
+from bench.scenarios.base import Metric, Scenario, loadgen_metric, measured_window
 from bench.systems import Running
 
 NAME = "rooms"
@@ -112,7 +112,9 @@ async def _measure(
             except TimeoutError:
                 got.complete.pop((index, seq), None)
 
+    measured_window("start")
     await asyncio.gather(*(member(i, s) for i, s in enumerate(sessions)))
+    measured_window("end")
     elapsed = time.perf_counter() - begin
     delivered = sum(min(count, got.members) for count in got.counts.values())
     return {

@@ -1,7 +1,7 @@
 """The benchmark suite runs and reports: ``python -m bench --quick`` prints a table with
-numbers for every system and checks every target. No timing assertion (timing claims live
-in the benchmark's ratios, never in tests); the one hard check is a correctness one: sockd
-loses no long-polling session.
+numbers for every system (the Node cluster too, when node is on PATH) and checks every
+target. No timing assertion (timing claims live in the benchmark's ratios, never in tests);
+the one hard check is a correctness one: sockd loses no long-polling session.
 """
 
 from __future__ import annotations
@@ -29,6 +29,10 @@ N = 2
 
 def _nginx_installed() -> bool:
     return shutil.which("nginx") is not None or Path("/usr/sbin/nginx").exists()
+
+
+def _node_installed() -> bool:
+    return shutil.which("node") is not None
 
 
 def _run_bench(args: list[str]) -> subprocess.CompletedProcess[str]:
@@ -69,12 +73,23 @@ def test_quick_benchmark_reports_every_system(tmp_path: Path) -> None:
             stacklevel=1,
         )
         args.append("--no-nginx")
+    node = _node_installed()
+    if not node:
+        warnings.warn(
+            "node is not on PATH: the Node cluster baseline was NOT run (apt-get install -y "
+            "nodejs npm; .ci/run does this)",
+            stacklevel=1,
+        )
+        args.append("--no-node")
     done = _run_bench(args)
     assert done.returncode == 0, f"stdout:\n{done.stdout[-4000:]}\nstderr:\n{done.stderr[-4000:]}"
 
     systems = ["uvicorn", "sockd-1", f"sockd-{N}-ipc", f"sockd-{N}-redis"]
     if nginx:
         systems.append(f"nginx-{N}")
+    if node:
+        systems.append(f"node-{N}")
+        assert "Node cluster baseline is SKIPPED" not in done.stdout, done.stdout
     for system in systems:  # a table row: system, then median, min, max as numbers
         row = rf"^.*\s{re.escape(system)}\s+[\d,.]+\s+[\d,.]+\s+[\d,.]+\s+\d+"
         assert re.search(row, done.stdout, re.MULTILINE), f"no row for {system}:\n{done.stdout}"
@@ -100,5 +115,5 @@ def test_quick_benchmark_reports_every_system(tmp_path: Path) -> None:
 
     statuses = re.findall(r"^(PASS|FAIL|n/a) ", done.stdout, re.MULTILINE)
     assert len(statuses) == len(data["targets"]) > 0
-    if nginx:
+    if nginx and node:
         assert "n/a" not in statuses, done.stdout
