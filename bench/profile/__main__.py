@@ -24,7 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
+from collections import defaultdict
 from pathlib import Path
 
 import psutil
@@ -115,6 +115,7 @@ class PySpyWindow:
                 recorder.wait(5)
 
     def samples(self) -> list[Sample]:
+        """Every worker's samples, once py-spy wrote them."""
         return [s for path in self.files if path.exists() for s in read_pyspy_raw(path)]
 
 
@@ -133,8 +134,10 @@ class NodeWindow:
             time.sleep(0.2)
 
     def samples(self) -> list[Sample]:
+        """Every worker's profile, once each has written it (bounded wait)."""
+        assert self.running is not None
         deadline = time.monotonic() + 20.0
-        while len(list(self.out.glob("*.cpuprofile"))) < len(self.running.workers or []):
+        while len(list(self.out.glob("*.cpuprofile"))) < len(self.running.workers):
             if time.monotonic() > deadline:
                 break
             time.sleep(0.1)
@@ -206,11 +209,11 @@ def _report(samples: list[Sample], node: bool) -> None:
     if node:
         return
     busy_samples = [(f, w) for f, w in samples if layers.layer_of(f, rules, gc, idle) != "idle"]
-    kinds: Counter[str] = Counter()
+    kinds: dict[str, float] = defaultdict(float)
     for frames, weight in busy_samples:
         kinds[layers.leaf_kind(frames)] += weight
     print("\n| innermost frame, across layers | % |\n|---|---:|")
-    for kind, weight in kinds.most_common():
+    for kind, weight in sorted(kinds.items(), key=lambda item: -item[1]):
         print(f"| {kind} | {100 * weight / busy:.1f} |")
     print("\n| inclusive: samples under | % |\n|---|---:|")
     for label, pattern in INCLUSIVE:

@@ -13,7 +13,7 @@ encoding. A sample no frame claims is the event loop's own work. Samples blocked
 from __future__ import annotations
 
 import re
-from collections import Counter
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -117,13 +117,14 @@ def shares(
     idle: re.Pattern[str],
 ) -> tuple[dict[str, float], float]:
     """Each layer's share (0..1) of the non-idle time, and that time (in the samples' unit)."""
-    weights: Counter[str] = Counter()
+    weights: dict[str, float] = defaultdict(float)
     for frames, weight in samples:
         weights[layer_of(frames, rules, gc, idle)] += weight
     busy = sum(w for layer, w in weights.items() if layer != IDLE)
     if busy <= 0:
         return {}, 0.0
-    return {layer: w / busy for layer, w in weights.most_common() if layer != IDLE}, busy
+    ranked = sorted(weights.items(), key=lambda item: -item[1])
+    return {layer: w / busy for layer, w in ranked if layer != IDLE}, busy
 
 
 #: What the innermost frame itself does, across layers (py-spy frames).
