@@ -28,6 +28,7 @@ from typing import Any
 import aiohttp
 import psutil
 import socketio
+from starlette.middleware.sessions import SessionMiddleware
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ECHO_APP = "tests.apps.echo_app:sio"
@@ -687,6 +688,29 @@ def redis_answers(port: int) -> bool:
             return sock.recv(64).startswith(b"+PONG")
     except OSError:
         return False
+
+
+def starlette_session_cookie(session: dict[str, Any], secret: str) -> str:
+    """``session=<value>``: the cookie a Starlette (or FastAPI) app with SessionMiddleware
+    and ``secret`` sets for ``session``, made by Starlette itself (in-process)."""
+    headers: list[tuple[bytes, bytes]] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        scope["session"].update(session)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            headers.extend(message["headers"])
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b""}
+
+    scope = {"type": "http", "method": "GET", "path": "/", "headers": [], "query_string": b""}
+    asyncio.run(SessionMiddleware(app, secret_key=secret)(scope, receive, send))
+    cookie = next(v.decode() for k, v in headers if k == b"set-cookie")
+    return cookie.split(";", 1)[0]
 
 
 # --------------------------------------------------------------------------- operating a sockd

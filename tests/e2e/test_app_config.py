@@ -139,3 +139,10 @@ def test_module_app_refuses_app_layout_settings(tmp_path: Path) -> None:
     (tmp_path / "config" / "config.default.toml").write_text("[io.init]\nping_interval = 3\n")
     line = one_error_line(run_sockd("start", "tests.apps.echo_app:sio", "--app-dir", str(tmp_path)))
     assert "[io.init] applies to apps in the sockd app layout" in line
+
+
+def test_several_workers_without_sticky_name_the_app_setting(app_copy: Path) -> None:
+    """An app directory has no AsyncServer call to change: the fix named is its setting."""
+    line = start_failure(app_copy, "--workers", "2")
+    assert 'add --sticky, or allow only WebSocket with [io.init] transports = ["websocket"]' in line
+    assert "AsyncServer" not in line

@@ -15,9 +15,14 @@ from typing import Any
 
 import pytest
 import socketio
-from starlette.middleware.sessions import SessionMiddleware
 
-from tests.harness import REPO_ROOT, Client, SockdLauncher, SockdProcess
+from tests.harness import (
+    REPO_ROOT,
+    Client,
+    SockdLauncher,
+    SockdProcess,
+    starlette_session_cookie,
+)
 
 EGGAPP = str(REPO_ROOT / "tests" / "apps" / "eggapp")
 SECRET = "eggapp-test-secret"
@@ -35,28 +40,6 @@ def run(coro: Any) -> Any:
 async def connected(port: int, ip: str, **options: Any) -> Client:
     client = Client(port, ip, ["websocket"], **options)
     return await client.connect()
-
-
-def starlette_session_cookie(session: dict[str, Any], secret: str = SECRET) -> str:
-    """The cookie a Starlette (or FastAPI) app with SessionMiddleware sets for ``session``."""
-    headers: list[tuple[bytes, bytes]] = []
-
-    async def app(scope: Any, receive: Any, send: Any) -> None:
-        scope["session"].update(session)
-        await send({"type": "http.response.start", "status": 200, "headers": []})
-        await send({"type": "http.response.body", "body": b""})
-
-    async def send(message: dict[str, Any]) -> None:
-        if message["type"] == "http.response.start":
-            headers.extend(message["headers"])
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b""}
-
-    scope = {"type": "http", "method": "GET", "path": "/", "headers": [], "query_string": b""}
-    asyncio.run(SessionMiddleware(app, secret_key=secret)(scope, receive, send))
-    cookie = next(v.decode() for k, v in headers if k == b"set-cookie")
-    return cookie.split(";", 1)[0]  # "session=<value>"
 
 
 def test_onion_order_at_connect_packet_and_disconnect(server: SockdProcess) -> None:
@@ -192,7 +175,9 @@ def test_namespaced_routes_and_unknown_namespace(server: SockdProcess) -> None:
     ("cookie", "expected"),
     [
         pytest.param(
-            lambda: starlette_session_cookie({"user": "alice"}), {"user": "alice"}, id="present"
+            lambda: starlette_session_cookie({"user": "alice"}, SECRET),
+            {"user": "alice"},
+            id="present",
         ),
         pytest.param(lambda: None, {}, id="absent"),
         pytest.param(

@@ -13,6 +13,7 @@ import inspect
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import parse_qs
 
 import socketio
 
@@ -57,7 +58,7 @@ def install_generate_id(
         opens_session = (
             scope["type"] in ("http", "websocket")
             and scope["path"].startswith(prefix)
-            and b"sid=" not in scope.get("query_string", b"")
+            and not names_a_session(scope.get("query_string", b""))
         )
         if not opens_session:
             await app(scope, receive, send)
@@ -82,6 +83,15 @@ def install_generate_id(
             _handshake_id.reset(token)
 
     return with_generated_id
+
+
+def names_a_session(query_string: bytes) -> bool:
+    """Whether a request belongs to an existing session: a non-empty query parameter ``sid``.
+
+    Parsed as python-engineio parses it (``parse_qs``, blank values dropped), so exactly the
+    requests it takes for handshakes get a generated id; ``usersid=1`` is not a session id.
+    """
+    return "sid" in parse_qs(query_string.decode("latin-1"))
 
 
 async def _refuse(scope: dict[str, Any], send: Any) -> None:

@@ -17,6 +17,7 @@ import socketio
 
 from sockd.worker.app_model.context import Context, Request, SocketHandle
 from sockd.worker.app_model.controller import Handler
+from sockd.worker.app_model.disconnect_reason import engine_session_open, socketio_reason
 from sockd.worker.app_model.middleware import Middleware, run_onion
 from sockd.worker.app_model.router import SYSTEM_EVENTS
 from sockd.worker.app_model.session import SessionReader
@@ -109,13 +110,15 @@ class NamespaceRuntime:
         if error is None:
             log.info("namespace %s sid %s: refused by connection middleware", self.namespace, sid)
             return socketio.exceptions.ConnectionRefusedError("Connection rejected")
+        # An error that carries ``data`` is a refusal on purpose; any other gets its traceback
+        # (passed explicitly: no exception is being handled here).
         log.info(
             "namespace %s sid %s: refused by connection middleware: %s: %s",
             self.namespace,
             sid,
             type(error).__name__,
             error,
-            exc_info=not hasattr(error, "data"),
+            exc_info=None if hasattr(error, "data") else error,
         )
         data = getattr(error, "data", None)
         args = (str(error), data) if data is not None else (str(error),)
@@ -134,6 +137,8 @@ class NamespaceRuntime:
         connection = self._connections.pop(sid, None)
         if connection is None:
             return
+        server = self.app.io.server
+        reason = socketio_reason(reason, engine_session_open(server, sid, self.namespace))
         for event in ("disconnecting", "disconnect"):
             handler = self._routes.get(event)
             if handler is not None:

@@ -2,7 +2,9 @@
 
 An HTTP app on the same domain (Starlette, FastAPI) that sets the session with
 the same secret is read here at the Socket.IO handshake: the cookie is
-``itsdangerous.TimestampSigner(secret)`` over base64 of the JSON session.
+``itsdangerous.TimestampSigner(secret)`` over base64 of the JSON session. The Cookie
+header is split by Starlette's own parser, so a cookie Starlette would read is read here
+too, whatever other cookies of the site stand beside it.
 """
 
 from __future__ import annotations
@@ -11,10 +13,10 @@ import base64
 import binascii
 import json
 import logging
-from http.cookies import CookieError, SimpleCookie
 from typing import Any
 
 import itsdangerous
+from starlette.requests import cookie_parser
 
 log = logging.getLogger("sockd.session")
 
@@ -27,8 +29,8 @@ class SessionReader:
 
     def read(self, cookie_header: str | None, client: str | None = None) -> dict[str, Any]:
         """The session in the request's cookies; empty when absent, expired or forged."""
-        value = _cookie_value(cookie_header, self._cookie)
-        if value is None:
+        value = cookie_parser(cookie_header).get(self._cookie) if cookie_header else None
+        if not value:
             return {}
         try:
             data = self._signer.unsign(value.encode(), max_age=self._max_age)
@@ -40,20 +42,3 @@ class SessionReader:
             log.warning("ignoring a session cookie from %s: not JSON", client or "?")
             return {}
         return session if isinstance(session, dict) else {}
-
-    def write(self, session: dict[str, Any]) -> str:
-        """A cookie value for ``session`` (what the HTTP side would set)."""
-        data = base64.b64encode(json.dumps(session).encode())
-        return self._signer.sign(data).decode()
-
-
-def _cookie_value(header: str | None, name: str) -> str | None:
-    if not header:
-        return None
-    cookies: SimpleCookie = SimpleCookie()
-    try:
-        cookies.load(header)
-    except CookieError:
-        return None
-    morsel = cookies.get(name)
-    return morsel.value if morsel is not None else None

@@ -95,8 +95,9 @@ class Worker:
                 "several workers without --sticky: HTTP long-polling sends each session's "
                 "requests on separate connections, which must all reach the worker that "
                 "holds the session; add --sticky, or allow only WebSocket with "
-                "socketio.AsyncServer(transports=['websocket'])"
-            )
+                + ("socketio.AsyncServer(transports=['websocket'])" if self.options.app
+                   else '[io.init] transports = ["websocket"] in the app\'s config')
+            )  # fmt: skip
         install_real_client_address(sio.eio)
         install_hot_path(sio)
         install_protocol_fixes(
