@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import re
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import socketio
 
+from tests.e2e.protocol_wire import Wire, ask
 from tests.harness import (
     REPO_ROOT,
     Client,
@@ -211,7 +215,7 @@ def test_generate_id_names_the_socket(server: SockdProcess, transport: str) -> N
     async def scenario() -> None:
         sio = socketio.AsyncClient(reconnection=False)
         await sio.connect(
-            f"http://127.0.0.1:{server.port}?user=alice&q=hello",
+            f"http://127.0.0.1:{server.port}?user=alice&q=hello&usersid=1",
             headers={"X-Test": "yes"},
             transports=[transport],
             wait_timeout=10,
@@ -227,3 +231,124 @@ def test_generate_id_names_the_socket(server: SockdProcess, transport: str) -> N
                 await asyncio.wait_for(sio.shutdown(), 1)
 
     run(scenario())
+
+
+def http_get(port: int, path: str, cookie: str | None = None) -> tuple[int, str]:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}")
+    if cookie:
+        request.add_header("Cookie", cookie)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def test_http_side_login_sets_the_session_that_sockets_read(server: SockdProcess) -> None:
+    """app/http.py on the same port: its login's cookie is the socket's ``ctx.session``."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{server.port}/login",
+        data=json.dumps({"user": "alice", "role": "admin"}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert json.loads(response.read()) == {"user": "alice", "role": "admin"}
+        cookie = response.headers["Set-Cookie"].split(";", 1)[0]
+    assert http_get(server.port, "/status", cookie) == (
+        200,
+        json.dumps({"started": True, "session": {"user": "alice", "role": "admin"}}).replace(
+            " ", ""
+        ),
+    )
+
+    async def scenario() -> dict[int, dict[str, Any]]:
+        """Worker pid -> the session a socket there read; sources until both workers seen."""
+        seen: dict[int, dict[str, Any]] = {}
+        for last in range(7, 23):
+            client = await connected(server.port, f"127.0.9.{last}", headers={"Cookie": cookie})
+            try:
+                pong = await client.call("ping")
+            finally:
+                await client.close()
+            seen[pong["pid"]] = pong["session"]
+            if len(seen) == 2:
+                break
+        return seen
+
+    seen = run(scenario())
+    assert list(seen.values()) == [{"user": "alice", "role": "admin"}] * 2
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("/", (200, "http /")),  # no app/public/index.html: the HTTP side answers
+        ("/public/hello.txt", (200, "static hello\n")),  # a file of app/public/ wins
+        ("/public/missing.txt", (200, "http /public/missing.txt")),
+        ("/nowhere", (404, "Not Found")),  # the HTTP side's own 404
+    ],
+)
+def test_http_side_precedence(server: SockdProcess, path: str, expected: tuple[int, str]) -> None:
+    assert http_get(server.port, path) == expected
+
+
+async def departure(port: int, ip: str, leave: Any) -> Any:
+    """Connect a raw WebSocket client, let ``leave(ws)`` end it; the reason the app heard."""
+    async with Wire(port, ip) as wire:
+        ws, _ = await wire.socketio_websocket()
+        witness, _ = await wire.socketio_websocket()  # same address: same worker
+        [sid] = await ask(ws, 1, "ping")
+        await leave(ws, wire)
+        deadline = asyncio.get_running_loop().time() + 10
+        while True:
+            [reason] = await ask(witness, 2, "reason", sid["sid"])
+            if reason is not None or asyncio.get_running_loop().time() > deadline:
+                return reason
+            await asyncio.sleep(0.05)
+
+
+async def namespace_disconnect(ws: Any, wire: Wire) -> None:
+    await ws.send("41")  # Socket.IO DISCONNECT; the Engine.IO session stays open
+    await asyncio.sleep(0.2)
+
+
+async def close_transport(ws: Any, wire: Wire) -> None:
+    await ws.close()
+
+
+async def kicked(ws: Any, wire: Wire) -> None:
+    await ask(ws, 3, "kick")
+
+
+@pytest.mark.parametrize(
+    ("leave", "reason"),
+    [
+        (namespace_disconnect, "client namespace disconnect"),
+        (close_transport, "transport close"),
+        (kicked, "server namespace disconnect"),
+    ],
+)
+def test_disconnect_controllers_hear_socketio_reasons(
+    server: SockdProcess, leave: Any, reason: str
+) -> None:
+    assert run(departure(server.port, "127.0.9.30", leave)) == reason
+
+
+def test_a_polling_clients_close_packet_is_a_transport_close(server: SockdProcess) -> None:
+    """Node names the Engine.IO close packet a transport close; python-engineio, a client
+    disconnect."""
+
+    async def scenario() -> Any:
+        async with Wire(server.port, "127.0.9.31") as wire:
+            witness, _ = await wire.socketio_websocket()
+            eio_sid = await wire.socketio_polling()
+            assert (await wire.push(eio_sid, "1")).status == 200
+            deadline = asyncio.get_running_loop().time() + 10
+            while True:
+                [reason] = await ask(witness, 1, "reason", eio_sid)
+                if reason is not None or asyncio.get_running_loop().time() > deadline:
+                    return reason
+                await asyncio.sleep(0.05)
+
+    assert run(scenario()) == "transport close"

@@ -2,5 +2,8 @@
 
 
 def router(app):
-    app.io.route("join", app.io.controller.chat.join)
-    app.io.route("say", app.io.controller.chat.say)
+    chat = app.io.controller.chat
+    app.io.route("join", chat.join)
+    app.io.route("say", chat.say)
+    app.io.route("here", chat.here)
+    app.io.route("disconnecting", chat.disconnecting)

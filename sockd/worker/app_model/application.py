@@ -11,6 +11,7 @@ import socketio
 
 from sockd.config.schema import DEVELOPMENT_ENVS, Settings
 from sockd.worker.app_model.generate_id import install_generate_id
+from sockd.worker.app_model.http import load_http_app
 from sockd.worker.app_model.loader import (
     AppCodeError,
     add_to_path,
@@ -57,7 +58,8 @@ def build_application(root: Path, env: str, settings: Settings) -> tuple[Any, Ap
         except AttributeError as exc:  # a handler the controller does not have
             raise AppCodeError(f"{root / 'app' / 'router.py'}: {exc}") from None
 
-    sessions = _session_reader(settings, env)
+    secret = _session_secret(settings, env)
+    sessions = SessionReader(secret, settings.session.cookie, settings.session.max_age)
     namespaces = set(settings.io.namespace) | set(app.io.namespaces) | {"/"}
     for name in sorted(namespaces):
         config = settings.io.namespace.get(name)
@@ -74,7 +76,15 @@ def build_application(root: Path, env: str, settings: Settings) -> tuple[Any, Ap
             sessions=sessions,
         ).bind(server)
 
-    asgi: Any = socketio.ASGIApp(server, socketio_path=init.path, static_files=_static_files(root))
+    # Precedence: the Socket.IO path, then files of app/public/, then app/http.py, then 404.
+    asgi: Any = socketio.ASGIApp(
+        server,
+        other_asgi_app=load_http_app(
+            root, secret, settings.session.cookie, settings.session.max_age
+        ),
+        socketio_path=init.path,
+        static_files=_static_files(root),
+    )
     generate_id = optional_module(root, "io/generate_id")
     if generate_id is not None:
         factory = getattr(generate_id, "generate_id", None)
@@ -100,23 +110,33 @@ def _middleware(
     return built
 
 
-def _session_reader(settings: Settings, env: str) -> SessionReader:
-    session = settings.session
-    secret = session.secret
+def _session_secret(settings: Settings, env: str) -> str:
+    """The key that signs sessions, for the HTTP side and the handshake alike."""
+    secret = settings.session.secret
     if secret is None:
         if env not in DEVELOPMENT_ENVS:
             raise AppCodeError(f"[session] secret is required in env {env!r}")
-        log.warning("no [session] secret in env %r: session cookies cannot be read", env)
+        log.warning(
+            "no [session] secret in env %r: sessions are signed with a key of this worker's "
+            "own, so other workers and restarts do not read them",
+            env,
+        )
         secret = secrets.token_hex(32)
-    return SessionReader(secret, session.cookie, session.max_age)
+    return secret
 
 
-def _static_files(root: Path) -> dict[str, str]:
-    """Serve ``app/public/`` (index.html at ``/``), as Egg serves its public folder."""
+def _static_files(root: Path) -> dict[str, Any]:
+    """Serve ``app/public/`` (index.html at ``/``, favicon.ico at ``/favicon.ico``), as Egg
+    serves its public folder and its site file."""
     public = root / PUBLIC_DIR
     if not public.is_dir():
         return {}
-    files = {"/public": str(public)}
+    files: dict[str, Any] = {"/public": str(public)}
     if (public / "index.html").is_file():
         files["/"] = str(public / "index.html")
+    if (public / "favicon.ico").is_file():
+        files["/favicon.ico"] = {
+            "filename": str(public / "favicon.ico"),
+            "content_type": "image/x-icon",
+        }
     return files

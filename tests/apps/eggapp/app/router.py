@@ -10,6 +10,8 @@ def router(app):
     io.route("add", io.controller.plain.add)
     io.route("trace", io.controller.plain.trace)
     io.route("config_value", io.controller.plain.config_value)
+    io.route("reason", io.controller.plain.reason)
+    io.route("kick", io.controller.plain.kick)
     io.route("disconnecting", io.controller.plain.on_disconnecting)
     io.route("disconnect", io.controller.plain.on_disconnect)
     io.route("error", io.controller.plain.on_error)

@@ -1,26 +1,90 @@
-"""The chat's events: join a room, say something to it."""
+"""The chat's events: join a room, say something to it, and who is in it.
+
+Every line a page shows carries ``at``, the server's time in epoch milliseconds.
+
+Who is in a room, across workers: a joiner announces itself to the room (``presence``
+``joined``, or ``reconnected`` naming the socket it replaces), and each page already there
+answers with ``here``, which reaches the joiner alone, on whatever worker it is. Once sockd
+offers cluster-wide queries (issue 13), ``join`` can return the members at once
+(``fetch_sockets(room)``) and ``here`` goes.
+"""
 
 from __future__ import annotations
 
+import logging
 import os
+import time
+from typing import Any
+
+from app.names import check_room
 
 from sockd.app import Controller
 
+log = logging.getLogger("chat")
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
 
 class ChatController(Controller):
-    async def join(self) -> dict[str, object]:
-        """``join(room)``: enter the room; the ack names it and the worker that serves you."""
-        room = str(self.ctx.args[0])
+    async def join(self) -> dict[str, Any]:
+        """``join(room, {previous})``: enter the room; the ack names it, your id and worker.
+
+        ``previous`` is the socket id this page had before a reconnect: the others then
+        replace that member instead of listing the same person twice.
+        """
+        room = check_room(self.ctx.args[0] if self.ctx.args else None)
+        options = self.ctx.args[1] if len(self.ctx.args) > 1 else None
+        previous = options.get("previous") if isinstance(options, dict) else None
+        name, sid = self.ctx.state["name"], self.ctx.socket.id
         await self.ctx.socket.join(room)
-        await self.ctx.socket.to(room).emit("system", f"{self.ctx.state['name']} joined {room}")
-        return {"room": room, "worker": os.getpid()}
+        event = "reconnected" if isinstance(previous, str) and previous else "joined"
+        log.info("%s %s %s (sid %s, was %s)", name, event, room, sid, previous or "-")
+        await self.ctx.socket.to(room).emit(
+            "presence",
+            {"room": room, "event": event, "name": name, "id": sid, "previous": previous,
+             "at": now_ms()},
+        )  # fmt: skip
+        return {"room": room, "id": sid, "worker": os.getpid(), "at": now_ms()}
 
     async def say(self) -> bool:
         """``say({room, text})``: everyone in the room, on any worker, gets ``message``."""
         message = self.ctx.args[0]
+        room = str(message.get("room", ""))
+        if room not in self.ctx.socket.rooms:
+            raise ValueError(f"join {room!r} before you speak in it")
         await self.app.io.server.emit(
             "message",
-            {"room": message["room"], "from": self.ctx.state["name"], "text": message["text"]},
-            to=message["room"],
-        )
+            {"room": room, "from": self.ctx.state["name"], "text": message["text"].strip(),
+             "at": now_ms()},
+            to=room,
+        )  # fmt: skip
         return True
+
+    async def here(self) -> None:
+        """``here({room, to})``: tell member ``to`` of your room, who just came, you are in."""
+        answer = self.ctx.args[0] if self.ctx.args and isinstance(self.ctx.args[0], dict) else {}
+        room, to = answer.get("room"), answer.get("to")
+        if room not in self.ctx.socket.rooms or not isinstance(to, str):
+            return
+        await self.app.io.server.emit(
+            "presence",
+            {"room": room, "event": "here", "name": self.ctx.state["name"],
+             "id": self.ctx.socket.id, "at": now_ms()},
+            to=to,
+        )  # fmt: skip
+
+    async def disconnecting(self) -> None:
+        """Tell the rooms this socket was in that it left, and why (Socket.IO's reason)."""
+        reason = self.ctx.args[0] if self.ctx.args else None
+        name, sid = self.ctx.state["name"], self.ctx.socket.id
+        for room in self.ctx.socket.rooms:
+            if room == sid:
+                continue
+            log.info("%s left %s (sid %s): %s", name, room, sid, reason)
+            await self.ctx.socket.to(room).emit(
+                "presence",
+                {"room": room, "event": "left", "name": name, "id": sid, "reason": reason,
+                 "at": now_ms()},
+            )  # fmt: skip

@@ -10,11 +10,10 @@ def middleware(app: Any, options: dict[str, Any]):
 
     async def filter_messages(ctx, next):
         if ctx.event == "say":
-            text = str((ctx.args[0] or {}).get("text", "")).strip()
+            message = ctx.args[0] if ctx.args and isinstance(ctx.args[0], dict) else {}
+            text = str(message.get("text", "")).strip()
             if not text or len(text) > max_text:
                 raise ValueError(f"a message needs 1 to {max_text} characters")
-        if ctx.event == "join":
-            ctx.state.setdefault("rooms", []).append(str(ctx.args[0]))
         await next()
 
     return filter_messages

@@ -2,6 +2,9 @@
 
 from app.io.middleware._trace import TRACE, record
 
+#: socket id -> the reason its disconnect controller was given, per worker process.
+REASONS: dict[str, object] = {}
+
 
 async def add(ctx):
     return sum(ctx.args)
@@ -26,6 +29,17 @@ async def on_disconnecting(ctx):
 
 async def on_disconnect(ctx):
     record(ctx, "controller")
+    REASONS[ctx.socket.id] = ctx.args[0]
+
+
+async def reason(ctx):
+    """Why another socket of this worker left, as its disconnect controller heard."""
+    return REASONS.get(ctx.args[0])
+
+
+async def kick(ctx):
+    """The server ends this socket's namespace connection."""
+    await ctx.socket.disconnect()
 
 
 async def on_error(ctx):
