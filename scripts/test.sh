@@ -18,6 +18,9 @@ fi
 # node and npm run the official JavaScript client (tests/js) and the benchmark's Node baseline.
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
+# Debian's chromium: tests/e2e/test_chat_browser.py drives it through playwright (a test
+# extra), with this binary; playwright's own browser download is never used.
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 
 if ((${#missing[@]})); then
     sudo=()
