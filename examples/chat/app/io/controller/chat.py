@@ -42,10 +42,8 @@ class ChatController(Controller):
         event = "reconnected" if isinstance(previous, str) and previous else "joined"
         log.info("%s %s %s (sid %s, was %s)", name, event, room, sid, previous or "-")
         await self.ctx.socket.to(room).emit(
-            "presence",
-            {"room": room, "event": event, "name": name, "id": sid, "previous": previous,
-             "at": now_ms()},
-        )  # fmt: skip
+            "presence", self._presence(room, event, previous=previous)
+        )
         return {"room": room, "id": sid, "worker": os.getpid(), "at": now_ms()}
 
     async def say(self) -> bool:
@@ -54,12 +52,12 @@ class ChatController(Controller):
         room = str(message.get("room", ""))
         if room not in self.ctx.socket.rooms:
             raise ValueError(f"join {room!r} before you speak in it")
+        text = message["text"].strip()
         await self.app.io.server.emit(
             "message",
-            {"room": room, "from": self.ctx.state["name"], "text": message["text"].strip(),
-             "at": now_ms()},
+            {"room": room, "from": self.ctx.state["name"], "text": text, "at": now_ms()},
             to=room,
-        )  # fmt: skip
+        )
         return True
 
     async def here(self) -> None:
@@ -68,12 +66,7 @@ class ChatController(Controller):
         room, to = answer.get("room"), answer.get("to")
         if room not in self.ctx.socket.rooms or not isinstance(to, str):
             return
-        await self.app.io.server.emit(
-            "presence",
-            {"room": room, "event": "here", "name": self.ctx.state["name"],
-             "id": self.ctx.socket.id, "at": now_ms()},
-            to=to,
-        )  # fmt: skip
+        await self.app.io.server.emit("presence", self._presence(room, "here"), to=to)
 
     async def disconnecting(self) -> None:
         """Tell the rooms this socket was in that it left, and why (Socket.IO's reason)."""
@@ -84,7 +77,16 @@ class ChatController(Controller):
                 continue
             log.info("%s left %s (sid %s): %s", name, room, sid, reason)
             await self.ctx.socket.to(room).emit(
-                "presence",
-                {"room": room, "event": "left", "name": name, "id": sid, "reason": reason,
-                 "at": now_ms()},
-            )  # fmt: skip
+                "presence", self._presence(room, "left", reason=reason)
+            )
+
+    def _presence(self, room: str, event: str, **details: Any) -> dict[str, Any]:
+        """A ``presence`` line about this socket: who, where, what happened, when."""
+        return {
+            "room": room,
+            "event": event,
+            "name": self.ctx.state["name"],
+            "id": self.ctx.socket.id,
+            "at": now_ms(),
+            **details,
+        }
