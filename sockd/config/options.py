@@ -23,7 +23,7 @@ class WorkerOptions:
     settings: Settings
     app: AppTarget
     #: Config environment (``config/config.<env>.toml``), as ``ctx.app.env``.
-    env: str = "prod"
+    env: str
 
     @property
     def cluster(self) -> ClusterSettings:
