@@ -6,28 +6,12 @@ appends to the same file; SIGUSR1 makes each reopen it, so logrotate can move it
 
 from __future__ import annotations
 
-import enum
 import json
 import logging
 import signal
 import sys
 import time
 from typing import Any
-
-
-class LogLevel(enum.StrEnum):
-    critical = "critical"
-    error = "error"
-    warning = "warning"
-    info = "info"
-    debug = "debug"
-    trace = "trace"
-
-
-class LogFormat(enum.StrEnum):
-    text = "text"
-    json = "json"
-
 
 #: Record attributes that events about one worker carry (``extra=``), shown in JSON lines.
 EVENT_FIELDS = ("slot", "worker_pid", "event")
@@ -82,7 +66,7 @@ class ReopenableFileHandler(logging.FileHandler):
 
 
 def configure_logging(
-    level: str, role: str, fmt: str = LogFormat.text, log_file: str | None = None
+    level: str, role: str, fmt: str = "text", log_file: str | None = None
 ) -> None:
     """Send every log line to ``log_file`` (default: stderr), naming the pid and ``role``.
 
@@ -94,7 +78,7 @@ def configure_logging(
         signal.signal(signal.SIGUSR1, lambda signum, frame: reopen_log_files())
     else:
         handler = logging.StreamHandler(sys.stderr)
-    if fmt == LogFormat.json:
+    if fmt == "json":
         handler.setFormatter(JSONFormatter(role))
     else:
         handler.setFormatter(

@@ -9,10 +9,10 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from typing import Annotated, Any
+from typing import Any
 
+import click
 import psutil
-import typer
 
 from sockd.control.client import request
 from sockd.control.runtime import locate
@@ -23,24 +23,20 @@ ANSWER_TIMEOUT = 10.0
 #: After the drain, how long the master may take to kill stragglers, reap and exit.
 EXIT_MARGIN = 10.0
 
-Title = Annotated[
-    str | None, typer.Option(help="The --title it was started with. [default: the only one]")
-]
-Pidfile = Annotated[str | None, typer.Option(help="The --pidfile it was started with.")]
+_title = click.option("--title", help="The --title it was started with. [default: the only one]")
+_pidfile = click.option("--pidfile", help="The --pidfile it was started with.")
 
 
-def stop(
-    title: Title = None,
-    pidfile: Pidfile = None,
-    timeout: Annotated[
-        float | None,
-        typer.Option(
-            min=0,
-            help="Seconds the workers get to drain, then they are killed. "
-            "[default: its --graceful-timeout]",
-        ),
-    ] = None,
-) -> None:
+@click.command()
+@_title
+@_pidfile
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0),
+    help="Seconds the workers get to drain, then they are killed. "
+    "[default: its --graceful-timeout]",
+)
+def stop(title: str | None, pidfile: str | None, timeout: float | None) -> None:
     """Stop a running sockd gracefully; return once the master and every worker are gone."""
     found, pid = locate(title, pidfile)
     processes = _process_tree(pid)
@@ -48,41 +44,45 @@ def stop(
     bound = float(reply["graceful_timeout"]) + EXIT_MARGIN
     if not _wait_gone(processes, bound):
         raise UserError(f"sockd {found.title!r} (pid {pid}) still runs {bound:.0f}s after the stop")
-    typer.echo(f"sockd {found.title!r} stopped (pid {pid})")
+    click.echo(f"sockd {found.title!r} stopped (pid {pid})")
 
 
-def reload(
-    title: Title = None,
-    pidfile: Pidfile = None,
-    workers: Annotated[
-        int | None,
-        typer.Option(
-            "--workers", "-w", min=1, max=1024, help="Serve with this many workers from now on."
-        ),
-    ] = None,
-    timeout: Annotated[
-        float, typer.Option(min=1, help="Seconds to wait for the roll to finish.")
-    ] = 600.0,
-) -> None:
+@click.command()
+@_title
+@_pidfile
+@click.option(
+    "--workers",
+    "-w",
+    type=click.IntRange(1, 1024),
+    help="Serve with this many workers from now on.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=1),
+    default=600.0,
+    show_default=True,
+    help="Seconds to wait for the roll to finish.",
+)
+def reload(title: str | None, pidfile: str | None, workers: int | None, timeout: float) -> None:
     """Rolling restart (as SIGHUP): new code and config, one worker at a time."""
     found, _ = locate(title, pidfile)
     reply = request(found.socket_path, {"command": "reload", "workers": workers}, timeout)
-    typer.echo(
+    click.echo(
         f"sockd {found.title!r} reloaded: {reply['workers']} worker(s), "
         f"generation {reply['generation']}"
     )
 
 
-def status(
-    title: Title = None,
-    pidfile: Pidfile = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
-) -> None:
+@click.command()
+@_title
+@_pidfile
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def status(title: str | None, pidfile: str | None, as_json: bool) -> None:
     """Show the master and every worker: state, uptime, load, memory, share of clients."""
     found, _ = locate(title, pidfile)
     reply = request(found.socket_path, {"command": "status"}, ANSWER_TIMEOUT)
     shown = reply["status"]
-    typer.echo(json.dumps(shown, indent=2) if as_json else render_status(shown))
+    click.echo(json.dumps(shown, indent=2) if as_json else render_status(shown))
 
 
 def render_status(status: dict[str, Any]) -> str:

@@ -1,94 +1,79 @@
-"""Settings from environment variables, as containers pass them: ``SOCKD_WORKERS=8``.
+"""Settings from ``SOCKD_*`` variables, as containers pass them, and the config environment.
 
-Cluster settings are ``SOCKD_<KEY>``; the others ``SOCKD_<SECTION>_<KEY>``
-(``SOCKD_IO_INIT_PING_INTERVAL``, ``SOCKD_SESSION_SECRET``). Values are read
-as TOML values (``8``, ``true``, ``["a", "b"]``) and otherwise as text; a list
-setting also takes comma-separated text. Per-namespace and per-middleware
-tables have open-ended keys and come from files only.
+Each setting has one variable: ``SOCKD_<KEY>`` for ``[cluster]``, else
+``SOCKD_<TABLE>_<KEY>`` (``SOCKD_IO_INIT_PING_INTERVAL``). Values are read by the setting's
+type (``8``, ``true``, ``a,b`` or ``["a", "b"]``); an empty variable counts as unset. An
+unknown ``SOCKD_*`` variable is a warning naming the nearest known one, not an error:
+deployments set variables of their own (``SOCKD_DEPLOY_ID``).
 """
 
 from __future__ import annotations
 
-import tomllib
-import types
-from collections.abc import Iterator
-from typing import Any, Union, get_args, get_origin
+import difflib
+import re
+from collections.abc import Mapping
+from pathlib import Path
 
-from pydantic import BaseModel
+from sockd.config.files import CONFIG_DIR, environments
+from sockd.config.given import ConfigError, Given, Origin, accept
+from sockd.config.registry import REGISTRY
+from sockd.config.setting import PREFIX
 
-from sockd.config.schema import Settings
-from sockd.errors import UserError
+#: The variable naming the config environment, as Egg's EGG_SERVER_ENV.
+ENV_VARIABLE = "SOCKD_ENV"
+#: ``SOCKD_*`` variables that sockd reads and that are not settings, with their meaning.
+OTHER_VARIABLES = {ENV_VARIABLE: "the config environment (config/config.<env>.toml)"}
+#: The environments ``start`` and ``dev`` use when none is named (as egg-scripts and
+#: egg-bin dev); they need no file of their own, named or not.
+START_ENV, DEV_ENV = "prod", "local"
+DEFAULT_ENVS = (START_ENV, DEV_ENV)
+_ENV_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+_BY_VARIABLE = {declared.variable: declared for declared in REGISTRY}
 
-PREFIX = "SOCKD_"
-#: SOCKD_ variables that are not settings.
-OTHER_VARIABLES = {"SOCKD_ENV": "the config environment (config/config.<env>.toml)"}
 
-
-def variables() -> dict[str, tuple[str, ...]]:
-    """Every settings variable and the settings path it sets."""
-    return {_name(path): path for path, _ in _leaf_fields(Settings, ())}
-
-
-def environment_overrides(environ: dict[str, str]) -> dict[str, Any]:
-    """The settings the ``SOCKD_*`` variables of ``environ`` set, as nested tables."""
-    known = variables()
-    annotations = dict(_leaf_fields(Settings, ()))
-    overrides: dict[str, Any] = {}
-    for name, raw in environ.items():
+def variable_layer(environ: Mapping[str, str]) -> tuple[dict[str, Given], list[str]]:
+    """The settings the ``SOCKD_*`` variables set, by setting name, and the warnings."""
+    given: dict[str, Given] = {}
+    warnings = []
+    for name in sorted(environ):
         if not name.startswith(PREFIX) or name in OTHER_VARIABLES:
             continue
-        path = known.get(name)
-        if path is None:
-            raise UserError(
-                f"unknown environment variable {name}; sockd reads "
-                f"{', '.join(sorted([*known, *OTHER_VARIABLES]))}"
-            )
-        table = overrides
-        for part in path[:-1]:
-            table = table.setdefault(part, {})
-        table[path[-1]] = _parse(raw, annotations[path])
-    return overrides
+        declared = _BY_VARIABLE.get(name)
+        if declared is None:
+            warnings.append(unknown_variable(name))
+        elif environ[name] != "":
+            given[declared.name] = accept(declared, environ[name], Origin.VARIABLE, name)
+    return given, warnings
 
 
-def _name(path: tuple[str, ...]) -> str:
-    parts = path[1:] if path[0] == "cluster" else path
-    return PREFIX + "_".join(parts).upper()
+def unknown_variable(name: str) -> str:
+    known = [*_BY_VARIABLE, *OTHER_VARIABLES]
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.75)
+    hint = f"did you mean {close[0]}?" if close else "no sockd setting has that name"
+    return f"unknown environment variable {name} ignored ({hint})"
 
 
-def _leaf_fields(
-    model: type[BaseModel], path: tuple[str, ...]
-) -> Iterator[tuple[tuple[str, ...], Any]]:
-    for name, info in model.model_fields.items():
-        nested = _model_in(info.annotation)
-        if nested is not None:
-            yield from _leaf_fields(nested, (*path, name))
-        elif get_origin(info.annotation) is not dict:
-            yield (*path, name), info.annotation
+def resolve_env(flag: str | None, environ: Mapping[str, str], root: Path, default: str) -> str:
+    """The config environment: ``--env``, else ``$SOCKD_ENV``, else ``default``.
 
-
-def _model_in(annotation: Any) -> type[BaseModel] | None:
-    """The settings model inside ``annotation`` (``RedisSettings | None`` too)."""
-    candidates = get_args(annotation) if _is_union(annotation) else (annotation,)
-    for candidate in candidates:
-        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
-            return candidate
-    return None
-
-
-def _is_union(annotation: Any) -> bool:
-    return get_origin(annotation) in (Union, types.UnionType)
-
-
-def _parse(raw: str, annotation: Any) -> Any:
-    try:
-        return tomllib.loads(f"value = {raw}")["value"]
-    except tomllib.TOMLDecodeError:
-        pass
-    if _takes_a_list(annotation):
-        return [item.strip() for item in raw.split(",") if item.strip()]
-    return raw
-
-
-def _takes_a_list(annotation: Any) -> bool:
-    options = get_args(annotation) if _is_union(annotation) else (annotation,)
-    return any(get_origin(option) in (list, tuple) for option in options)
+    One that is named must have its file when the app has a config directory, so a typo
+    (``SOCKD_ENV=prdo``) does not silently run on the defaults.
+    """
+    if flag:
+        env, where = flag, f"--env {flag}"
+    elif environ.get(ENV_VARIABLE):
+        env = environ[ENV_VARIABLE]
+        where = f"{ENV_VARIABLE}={env}"
+    else:
+        return default
+    if not _ENV_NAME.fullmatch(env):
+        raise ConfigError(f"{where}: an environment name is letters, digits, '.', '_' or '-'")
+    directory = root / CONFIG_DIR
+    has_file = (directory / f"config.{env}.toml").is_file()
+    if env in DEFAULT_ENVS or has_file or not directory.is_dir():
+        return env
+    known = environments(root)
+    listed = ", ".join(known) if known else "none besides config.default.toml"
+    raise ConfigError(
+        f"{where}: there is no {CONFIG_DIR}/config.{env}.toml in {root}; its environments: {listed}"
+    )

@@ -1,75 +1,52 @@
-"""Reading settings: defaults, then ``config/config.default.toml``, then
-``config/config.<env>.toml``, then command-line flags, each winning over the last.
+"""The effective settings: defaults < config files < ``SOCKD_*`` variables < the command line.
+
+``start``, ``dev`` and ``config`` all come here, and so does every reload (with the command
+line the master kept), so they accept and refuse exactly the same things.
 """
 
 from __future__ import annotations
 
-import tomllib
-from pathlib import Path
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
 
-from pydantic import ValidationError
-
-from sockd.config.schema import Settings
-from sockd.errors import UserError
-
-CONFIG_DIR = "config"
-
-
-class ConfigError(UserError):
-    """A config file or flag is wrong; the message names the file and the key."""
+from sockd.config.app_target import resolve_target
+from sockd.config.command_line import CommandLine
+from sockd.config.environment import DEV_ENV, START_ENV, resolve_env, variable_layer
+from sockd.config.files import read_files
+from sockd.config.given import Given
+from sockd.config.options import ClusterOptions, WorkerOptions
+from sockd.config.registry import assemble
+from sockd.config.rules import apply_rules
 
 
-def config_files(root: Path, env: str) -> list[Path]:
-    """The config files that apply to ``env``, lowest precedence first."""
-    directory = root / CONFIG_DIR
-    names = ["config.default.toml", f"config.{env}.toml"]
-    return [directory / name for name in names if (directory / name).is_file()]
+@dataclass(frozen=True)
+class Loaded:
+    options: ClusterOptions
+    #: Where each value that is not a default came from, by setting name.
+    given: Mapping[str, Given]
+    #: Not errors, but worth a line: unknown ``SOCKD_*`` variables.
+    warnings: tuple[str, ...]
 
 
-def load_settings(root: Path, env: str, overrides: dict[str, Any] | None = None) -> Settings:
-    """Merge the files for ``env`` under ``root`` and the ``overrides`` into settings."""
-    merged: dict[str, Any] = {}
-    for path in config_files(root, env):
-        layer = _read(path)
-        _validate(layer, str(path))  # name the file that holds a bad key
-        merged = deep_merge(merged, layer)
-    if overrides:
-        merged = deep_merge(merged, overrides)
-    return _validate(merged, "the command line and config files")
-
-
-def deep_merge(base: dict[str, Any], layer: dict[str, Any]) -> dict[str, Any]:
-    """``layer`` over ``base``; tables merge key by key, anything else is replaced."""
-    merged = dict(base)
-    for key, value in layer.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = deep_merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
-
-
-def _read(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as file:
-            return tomllib.load(file)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
-
-
-def _validate(data: dict[str, Any], where: str) -> Settings:
-    try:
-        return Settings.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(f"{where}: {_first_problem(exc)}") from None
-
-
-def _first_problem(exc: ValidationError) -> str:
-    error = exc.errors()[0]
-    key = ".".join(str(part) for part in error["loc"])
-    if error["type"] == "extra_forbidden":
-        return f"unknown key {key!r}"
-    return f"{key}: {error['msg']} (got {error.get('input')!r})"
+def load(command_line: CommandLine, environ: Mapping[str, str]) -> Loaded:
+    """Read every source for ``command_line``; a ConfigError names the source at fault."""
+    target = resolve_target(command_line.app_spec, command_line.app_dir)
+    default_env = DEV_ENV if command_line.command == "dev" else START_ENV
+    env = resolve_env(command_line.env, environ, target.root, default_env)
+    files = read_files(target.root, env)
+    variables, warnings = variable_layer(environ)
+    given = {**files.given, **variables, **command_line.given}
+    present = frozenset(files.tables | {name.rpartition(".")[0] for name in given})
+    settings = assemble(
+        {name: value.value for name, value in given.items()},
+        present,
+        {"io.namespace": files.namespaces, "io.middleware": files.middleware},
+    )
+    settings = apply_rules(settings, given, target, env)
+    options = ClusterOptions(
+        WorkerOptions(settings, target, env),
+        flags=command_line,
+        watch=command_line.command == "dev",
+    )
+    return Loaded(options, MappingProxyType(given), tuple(warnings))

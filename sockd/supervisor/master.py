@@ -8,6 +8,7 @@ control socket. In a daemon every error also goes back to the waiting ``sockd st
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,10 +29,8 @@ from sockd.supervisor.system.pidfile import PidFile, PidFileHeld
 def run_master(options: ClusterOptions, load_options: OptionsLoader) -> int:
     """Run the master until it stops; its exit code."""
     readiness: Readiness | None = None
-    if options.daemon:
-        if not options.worker.log_file:
-            raise UserError("--daemon needs --log-file PATH: a daemon has no terminal to log to")
-        readiness = daemonize(options.worker.log_file)
+    if options.cluster.daemon and options.cluster.log_file:  # the settings require both
+        readiness = daemonize(options.cluster.log_file)
     try:
         return _run(options, load_options, readiness)
     except UserError as exc:
@@ -41,15 +40,18 @@ def run_master(options: ClusterOptions, load_options: OptionsLoader) -> int:
 
 
 def _run(options: ClusterOptions, load_options: OptionsLoader, readiness: Readiness | None) -> int:
-    worker = options.worker
-    configure_logging(worker.log_level, "master", worker.log_format, worker.log_file)
-    instance = Instance(options.title, prepare_runtime_dir())
+    cluster = options.cluster
+    configure_logging(cluster.log_level, "master", cluster.log_format, cluster.log_file)
+    title = cluster.title or default_title(options)
+    options = dataclasses.replace(options, title=title)
+    instance = Instance(title, prepare_runtime_dir())
     instance.check_socket_path()
     with contextlib.ExitStack() as held:
-        held.enter_context(_claim(instance.pid_path, _title_taken(options.title)))
-        if options.pidfile:
-            held.enter_context(_claim(Path(options.pidfile), _pidfile_taken(options.pidfile)))
-        setproctitle.setproctitle(f"sockd: master [{options.title}] {worker.app or worker.app_dir}")
+        held.enter_context(_claim(instance.pid_path, _title_taken(title)))
+        if cluster.pidfile:
+            held.enter_context(_claim(Path(cluster.pidfile), _pidfile_taken(cluster.pidfile)))
+        app = options.worker.app
+        setproctitle.setproctitle(f"sockd: master [{title}] {app.module_spec or app.root}")
         arbiter = Arbiter(
             options,
             load_options,
@@ -57,6 +59,15 @@ def _run(options: ClusterOptions, load_options: OptionsLoader, readiness: Readin
             on_ready=readiness.ready if readiness is not None else None,
         )
         return uvloop.run(arbiter.run())
+
+
+def default_title(options: ClusterOptions) -> str:
+    """The title when none is set (the settings leave it None): ``sockd-PORT``.
+
+    Taken from the configured binds for now; under socket activation the master should take
+    it from the listeners it inherited (issue 20, the master's half).
+    """
+    return f"sockd-{options.cluster.binds[0].port}"
 
 
 @contextlib.contextmanager

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import enum
 import json
+import socket
 import struct
+import time
 from typing import Any
 
 #: Frame header: payload length (including the kind byte), then the kind byte.
@@ -27,6 +29,7 @@ class Kind(enum.IntEnum):
     BUS = 4  # both ways: an opaque pub/sub message, relayed by the master
     DRAIN = 5  # master → worker: JSON {"timeout": seconds}
     STATS = 6  # worker → master, after each heartbeat: JSON {"connections", "sessions"}
+    OPTIONS = 7  # master → worker, the first frame: JSON WorkerOptions (secrets stay off argv)
 
 
 def encode_frame(kind: Kind, payload: bytes = b"") -> bytes:
@@ -72,3 +75,41 @@ class FrameDecoder:
         if offset:
             del self._buffer[:offset]
         return frames
+
+
+def receive_first_frame(fd: int, timeout: float) -> tuple[Kind, bytes]:
+    """Read exactly one frame from the stream socket ``fd``, blocking up to ``timeout``.
+
+    Nothing past the frame is read, so what follows stays for whoever reads ``fd`` next;
+    ``fd`` stays open. A FrameError if the peer closes, stalls or sends garbage.
+    """
+    sock = socket.socket(fileno=fd)
+    deadline = time.monotonic() + timeout
+    try:
+        length, kind = FRAME_HEADER.unpack(_receive_exactly(sock, FRAME_HEADER.size, deadline))
+        if length < 1 or length > MAX_FRAME:
+            raise FrameError(f"bad frame length {length}")
+        try:
+            frame_kind = Kind(kind)
+        except ValueError as exc:
+            raise FrameError(f"unknown frame kind {kind}") from exc
+        return frame_kind, _receive_exactly(sock, length - 1, deadline)
+    finally:
+        sock.detach()
+
+
+def _receive_exactly(sock: socket.socket, size: int, deadline: float) -> bytes:
+    received = bytearray()
+    while len(received) < size:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise FrameError("no frame from the peer in time")
+        sock.settimeout(remaining)
+        try:
+            chunk = sock.recv(size - len(received))
+        except TimeoutError:
+            raise FrameError("no frame from the peer in time") from None
+        if not chunk:
+            raise FrameError("the peer closed the channel")
+        received += chunk
+    return bytes(received)

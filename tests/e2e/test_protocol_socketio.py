@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from sockd.config.options import WorkerOptions
+from sockd.config.cluster import ClusterSettings
 from tests.e2e.protocol_wire import Wire, ask, frames_until_closed, receive
 from tests.harness import SockdLauncher, SockdProcess, run_sockd, source_addresses
 
@@ -40,7 +40,7 @@ def _connect_timeout_flag() -> list[str]:
 def cluster(sockd_module: SockdLauncher) -> tuple[SockdProcess, float]:
     """The 2-worker cluster and the connect timeout its workers enforce."""
     flag = _connect_timeout_flag()
-    timeout = SHORT_CONNECT_TIMEOUT if flag else WorkerOptions(app="").connect_timeout
+    timeout = SHORT_CONNECT_TIMEOUT if flag else ClusterSettings().connect_timeout
     return sockd_module(*flag, app=PROTOCOL_APP, workers=2, sticky=True), timeout
 
 

@@ -109,7 +109,7 @@ class Arbiter:
         self.incoming: dict[int, WorkerProcess] = {}
         #: Every worker not reaped yet, in any state.
         self.live: list[WorkerProcess] = []
-        self.slot_count = options.workers
+        self.slot_count = options.cluster.workers
         #: Reloads so far; each worker records the one it was started in.
         self.generation = 0
         #: slot -> restarts after an unexpected exit.
@@ -151,28 +151,30 @@ class Arbiter:
     async def run(self) -> int:
         """Serve until a stop signal; return the exit code."""
         # Socket activation hands listeners over; then the master binds nothing itself.
-        listeners = inherited_listeners(dict(os.environ)) or bind_listeners(self.options.binds)
+        listeners = inherited_listeners(dict(os.environ)) or bind_listeners(
+            self.options.cluster.binds
+        )
         self.listening = [describe(listener) for listener in listeners]
         self.dispatcher = Dispatcher(
             self.slot_count,
-            sticky=self.options.sticky,
+            sticky=self.options.cluster.sticky,
             queue_timeout=self.options.queue_timeout,
             queue_limit=self.options.queue_limit,
             sessions=self._sessions,
         )
         self.acceptor = Acceptor(
-            listeners, build_resolver(self.options.routing, self.dispatcher.dispatch)
+            listeners, build_resolver(self.options.cluster, self.dispatcher.dispatch)
         )
         self._install_signals()
         try:
             await self._start_control()
             if self.options.watch:
-                self._watcher = ChangeWatcher(Path(self.options.worker.app_dir))
+                self._watcher = ChangeWatcher(self.options.worker.app.root)
             log.info(
                 "master started (pid %d): %d worker(s), %s, on %s",
                 os.getpid(),
                 self.slot_count,
-                "sticky" if self.options.sticky else "not sticky",
+                "sticky" if self.options.cluster.sticky else "not sticky",
                 ", ".join(self.listening),
             )
             for slot in range(self.slot_count):
@@ -258,7 +260,7 @@ class Arbiter:
 
     def _check_workers(self, now: float) -> None:
         """The watchdog: hung starts, missed heartbeats, drains that overran."""
-        timeout = self.options.heartbeat_timeout
+        timeout = self.options.cluster.timeout
         for worker in self.live:
             if worker.state is WorkerState.STARTING and now - worker.started_at > STARTUP_TIMEOUT:
                 worker.failure = f"not ready {STARTUP_TIMEOUT:.0f}s after it was started"
@@ -340,7 +342,7 @@ class Arbiter:
         self.dispatcher.close_all()
         timeout = 0.0 if quick else self._stop_timeout
         if timeout is None:
-            timeout = self.options.worker.graceful_timeout
+            timeout = self.options.cluster.graceful_timeout
         for worker in list(self.live):
             if quick:
                 worker.signal(signal.SIGKILL)
@@ -398,16 +400,16 @@ class Arbiter:
             self._signals.put_nowait(signal.SIGTERM)
             graceful = self._stop_timeout
             if graceful is None:
-                graceful = self.options.worker.graceful_timeout
+                graceful = self.options.cluster.graceful_timeout
             return {"ok": True, "pid": os.getpid(), "graceful_timeout": graceful}
         return {"ok": False, "error": f"unknown command {command!r}"}
 
     def apply_options(self, options: ClusterOptions) -> int:
         """Serve with reloaded ``options`` from now on; the new generation's number."""
         self.options = options
-        set_log_level(options.worker.log_level)
+        set_log_level(options.cluster.log_level)
         self.generation += 1
-        self.scale_to(options.workers)
+        self.scale_to(options.cluster.workers)
         return self.generation
 
     def scale_to(self, count: int) -> None:
@@ -429,15 +431,15 @@ class Arbiter:
         log.info("slot %d removed: %d worker(s)", slot, self.slot_count)
         for worker in (self.workers.pop(slot, None), self.incoming.pop(slot, None)):
             if worker is not None and worker.state is not WorkerState.EXITED:
-                worker.drain(self.options.worker.graceful_timeout)
+                worker.drain(self.options.cluster.graceful_timeout)
 
     def _reopen_logs(self) -> None:
-        log_file = self.options.worker.log_file
+        log_file = self.options.cluster.log_file
         if not log_file:
             log.info("received SIGUSR1: logging to stderr, no log file to reopen")
             return
         reopen_log_files()
-        if self.options.daemon:
+        if self.options.cluster.daemon:
             redirect_output(log_file)
         for worker in self.live:
             if worker.state in (WorkerState.READY, WorkerState.DRAINING):
@@ -463,7 +465,7 @@ class Arbiter:
         self.live.append(worker)
         log.info("worker %d started (pid %d)", slot, worker.pid, extra=_event(worker, "started"))
         if self._stopping or slot >= self.slot_count:
-            worker.drain(self.options.worker.graceful_timeout)  # stopped or removed meanwhile
+            worker.drain(self.options.cluster.graceful_timeout)  # stopped or removed meanwhile
             return None
         (self.incoming if incoming else self.workers)[slot] = worker
         return worker
@@ -495,7 +497,7 @@ class Arbiter:
                     extra=_event(worker, "took_over"),
                 )
                 asyncio.get_running_loop().call_later(
-                    HANDOVER_GRACE, previous.drain, self.options.worker.graceful_timeout
+                    HANDOVER_GRACE, previous.drain, self.options.cluster.graceful_timeout
                 )
         elif self.workers.get(slot) is worker:
             self.dispatcher.slot_ready(slot, worker.handoff)

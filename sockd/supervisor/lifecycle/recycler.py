@@ -44,7 +44,7 @@ class Recycler:
     def check(self, now: float) -> None:
         """Start recycling the first worker that is due, unless one is being recycled."""
         options = self._arbiter.options
-        if options.max_memory is None and options.max_age is None:
+        if options.cluster.max_memory is None and options.cluster.max_age is None:
             return
         if self._task is not None and not self._task.done():
             return
@@ -63,14 +63,15 @@ class Recycler:
         if worker.state is not WorkerState.READY or now < self._hold_until.get(worker, 0.0):
             return None
         options = self._arbiter.options
-        if options.max_memory is not None and worker.rss > options.max_memory * MB:
-            return f"RSS {worker.rss / MB:.0f} MB is over --max-memory {options.max_memory}"
-        if options.max_age is not None:
+        if options.cluster.max_memory is not None and worker.rss > options.cluster.max_memory * MB:
+            return f"RSS {worker.rss / MB:.0f} MB is over --max-memory {options.cluster.max_memory}"
+        if options.cluster.max_age is not None:
             limit = self._age_limits.setdefault(
-                worker, options.max_age * (1 + random.uniform(0, AGE_JITTER))
+                worker, options.cluster.max_age * (1 + random.uniform(0, AGE_JITTER))
             )
             if now - worker.ready_at >= limit:
-                return f"{now - worker.ready_at:.0f}s old, past --max-age {options.max_age:g}"
+                age = now - worker.ready_at
+                return f"{age:.0f}s old, past --max-age {options.cluster.max_age:g}"
         return None
 
     async def _recycle(self, worker: WorkerProcess, reason: str) -> None:

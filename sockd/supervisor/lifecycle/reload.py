@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from sockd.config.command_line import CommandLine
 from sockd.config.options import ClusterOptions
+from sockd.config.reloading import merge_reloaded
 from sockd.errors import UserError
 from sockd.supervisor.lifecycle.worker_process import WorkerProcess, WorkerState
 
@@ -25,9 +26,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("sockd.master")
 
-#: The settings a running master cannot change: a reload keeps them and says so.
-FIXED_AT_START = ("binds", "sticky", "title", "daemon", "pidfile", "watch", "routing")
-FIXED_WORKER = ("log_file", "log_format", "sid_routing")
 #: Once a successor has taken over its slot, the old worker serves on this long before it
 #: drains, so connections handed to it just before the switch finish their handshake
 #: instead of meeting a draining worker.
@@ -35,23 +33,8 @@ HANDOVER_GRACE = 1.0
 #: Beyond the drain itself, how long to wait for a drained worker to be gone.
 EXIT_MARGIN = 10.0
 
-#: Builds fresh options from the start flags and a worker count given at reload.
-OptionsLoader = Callable[[dict[str, Any], int | None], ClusterOptions]
-
-
-def merge_reloaded(
-    current: ClusterOptions, new: ClusterOptions
-) -> tuple[ClusterOptions, list[str]]:
-    """``new`` with the fixed settings of ``current``, and the names of those that differed."""
-    ignored = [name for name in FIXED_AT_START if getattr(new, name) != getattr(current, name)]
-    ignored += [
-        name for name in FIXED_WORKER if getattr(new.worker, name) != getattr(current.worker, name)
-    ]
-    worker = dataclasses.replace(
-        new.worker, **{name: getattr(current.worker, name) for name in FIXED_WORKER}
-    )
-    kept = {name: getattr(current, name) for name in FIXED_AT_START}
-    return dataclasses.replace(new, worker=worker, **kept), ignored
+#: Builds fresh options from the start's command line and a worker count given at reload.
+OptionsLoader = Callable[[CommandLine, int | None], ClusterOptions]
 
 
 class Replacer:
@@ -83,7 +66,7 @@ class Replacer:
                 if slot >= arbiter.slot_count:
                     return None  # the slot was removed while its successor started
                 return successor.failure or successor.describe_exit()
-            bound = HANDOVER_GRACE + arbiter.options.worker.graceful_timeout + EXIT_MARGIN
+            bound = HANDOVER_GRACE + arbiter.options.cluster.graceful_timeout + EXIT_MARGIN
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(worker.exited), bound)
             return None
@@ -165,7 +148,7 @@ class Reloader:
             failure = await self._replacer.replace(worker, f"reload {generation}")
             if failure:
                 # Restarts go on with what the old workers run (the count stays).
-                arbiter.options = dataclasses.replace(previous, workers=arbiter.slot_count)
+                arbiter.options = previous.with_cluster(workers=arbiter.slot_count)
                 message = (
                     f"reload {generation} aborted: the new worker {slot} failed to start: "
                     f"{failure}; the running workers keep serving"

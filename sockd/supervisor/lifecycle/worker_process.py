@@ -20,7 +20,7 @@ import psutil
 from sockd.config.options import WorkerOptions
 from sockd.supervisor.system.sd_notify import worker_environment
 from sockd.wire.coalesced_writer import CoalescedWriter
-from sockd.wire.frames import FrameDecoder, FrameError, Kind, encode_json_frame
+from sockd.wire.frames import FrameDecoder, FrameError, Kind, encode_frame, encode_json_frame
 
 FrameHandler = Callable[["WorkerProcess", Kind, bytes], None]
 
@@ -86,7 +86,6 @@ class WorkerProcess:
                 "--slot", str(self.slot),
                 "--handoff-fd", str(handoff_child.fileno()),
                 "--control-fd", str(control_child.fileno()),
-                "--options", self.options.to_json(),
             ]  # fmt: skip
             self._popen = subprocess.Popen(
                 command,
@@ -109,6 +108,8 @@ class WorkerProcess:
             lambda: _ControlProtocol(self), sock=control_parent
         )
         self._control_writer = CoalescedWriter(self._control)
+        # The worker reads its options before anything else: never on argv, where ps shows them.
+        self._control_writer.write(encode_frame(Kind.OPTIONS, self.options.to_wire()))
 
     def handle_frame(self, kind: Kind, payload: bytes) -> None:
         if kind is Kind.HEARTBEAT:

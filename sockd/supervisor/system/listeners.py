@@ -6,7 +6,7 @@ import errno
 import os
 import socket
 
-from sockd.config.options import BindAddress
+from sockd.config.bind import BindAddress
 from sockd.errors import StartupError
 
 BACKLOG = 2048

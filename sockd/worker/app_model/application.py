@@ -9,7 +9,8 @@ from typing import Any
 
 import socketio
 
-from sockd.config.schema import DEVELOPMENT_ENVS, Settings
+from sockd.config.registry import Settings
+from sockd.config.session import DEVELOPMENT_ENVS
 from sockd.worker.app_model.generate_id import install_generate_id
 from sockd.worker.app_model.http import load_http_app
 from sockd.worker.app_model.loader import (

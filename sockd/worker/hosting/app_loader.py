@@ -7,7 +7,6 @@ import os
 import sys
 import traceback
 from dataclasses import dataclass
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -15,7 +14,6 @@ import engineio
 import socketio
 
 from sockd.config.options import WorkerOptions
-from sockd.config.schema import Settings
 from sockd.errors import UserError
 
 ASGIApp = Any  # an ASGI callable; typed loosely since apps bring their own types
@@ -33,12 +31,11 @@ class LoadedApp:
 
 def load(options: WorkerOptions) -> LoadedApp:
     """The app a worker serves: an app directory, or ``MODULE:ATTR``."""
-    if options.app:
-        return load_app(options.app, options.app_dir)
+    if options.app.module_spec:
+        return load_app(options.app.module_spec, str(options.app.root))
     from sockd.worker.app_model.application import build_application
 
-    settings = Settings.model_validate(options.settings)
-    asgi_app, application = build_application(Path(options.app_dir), options.env, settings)
+    asgi_app, application = build_application(options.app.root, options.env, options.settings)
     return LoadedApp(asgi_app, application.io.server)
 
 

@@ -13,6 +13,7 @@ import redis.asyncio
 import socketio
 from socketio.async_pubsub_manager import AsyncPubSubManager
 
+from sockd.config.io import redacted_url
 from sockd.config.options import WorkerOptions
 from sockd.errors import UserError
 from sockd.logs import route_library_logs_to_root
@@ -64,7 +65,7 @@ class Worker:
             on_master_lost=self._on_master_lost,
         )
         loop = asyncio.get_running_loop()
-        loop.add_signal_handler(signal.SIGTERM, self.drain, self.options.graceful_timeout)
+        loop.add_signal_handler(signal.SIGTERM, self.drain, self.options.cluster.graceful_timeout)
         try:
             await self._boot()
         except UserError as exc:
@@ -95,14 +96,17 @@ class Worker:
                 "several workers without --sticky: HTTP long-polling sends each session's "
                 "requests on separate connections, which must all reach the worker that "
                 "holds the session; add --sticky, or allow only WebSocket with "
-                + ("socketio.AsyncServer(transports=['websocket'])" if self.options.app
-                   else '[io.init] transports = ["websocket"] in the app\'s config')
-            )  # fmt: skip
+                + (
+                    '[io.init] transports = ["websocket"] in the app\'s config'
+                    if self.options.app.is_directory_app
+                    else "socketio.AsyncServer(transports=['websocket'])"
+                )
+            )
         install_real_client_address(sio.eio)
         install_hot_path(sio)
         install_protocol_fixes(
             sio,
-            connect_timeout=self.options.connect_timeout,
+            connect_timeout=self.options.cluster.connect_timeout,
             session_mixins=SESSION_MIXINS,
             session_bases=SESSION_BASES,
         )
@@ -114,13 +118,13 @@ class Worker:
         await self._install_bus(sio)
         host = UvicornHost(
             self._gate,
-            log_level=self.options.log_level,
-            access_log=self.options.access_log,
-            graceful_timeout=self.options.graceful_timeout,
-            per_message_deflate=self.options.per_message_deflate,
-            certfile=self.options.certfile,
-            keyfile=self.options.keyfile,
-            ca_certs=self.options.ca_certs,
+            log_level=self.options.cluster.log_level,
+            access_log=self.options.cluster.access_log,
+            graceful_timeout=self.options.cluster.graceful_timeout,
+            per_message_deflate=self.options.cluster.per_message_deflate,
+            certfile=self.options.cluster.certfile,
+            keyfile=self.options.cluster.keyfile,
+            ca_certs=self.options.cluster.ca_certs,
         )
         if not await host.start():
             raise UserError("the app's startup (ASGI lifespan) failed; see the log above")
@@ -212,6 +216,7 @@ async def _check_redis(url: str) -> None:
     try:
         await asyncio.wait_for(client.ping(), REDIS_CHECK_TIMEOUT)
     except (TimeoutError, OSError, redis.RedisError) as exc:
-        raise UserError(f"cannot reach Redis at {url}: {exc or type(exc).__name__}") from None
+        where = redacted_url(url)  # never the password, in a log or an error
+        raise UserError(f"cannot reach Redis at {where}: {exc or type(exc).__name__}") from None
     finally:
         await client.aclose()

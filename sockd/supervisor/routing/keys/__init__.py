@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from sockd.config.options import RoutingOptions
+from sockd.config.cluster import ClusterSettings
 from sockd.supervisor.routing.keys.forwarded import ForwardedKeys
 from sockd.supervisor.routing.keys.peek import Dispatch, Inspector, PeekStage
 from sockd.supervisor.routing.keys.proxy_protocol import ProxyProtocolKeys
@@ -53,8 +53,8 @@ class PeekedKeys:
         self.stage.close()
 
 
-def build_resolver(options: RoutingOptions, dispatch: Dispatch) -> KeyResolver:
-    trusted = TrustedProxies(options.trusted_proxies)
+def build_resolver(options: ClusterSettings, dispatch: Dispatch) -> KeyResolver:
+    trusted = TrustedProxies(options.trusted_proxy)
     inspectors: dict[str, Inspector] = {
         "proxy-protocol": ProxyProtocolKeys(trusted),
         "forwarded": ForwardedKeys(trusted),

@@ -1,0 +1,188 @@
+"""``[cluster]``: the master's settings, each with a flag of ``start``, ``dev`` and ``config``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from sockd.config import checks
+from sockd.config.bind import BindAddress
+from sockd.config.setting import setting
+
+LogLevel = Literal["critical", "error", "warning", "info", "debug", "trace"]
+LogFormat = Literal["text", "json"]
+StickyKey = Literal["ip", "proxy-protocol", "forwarded", "sid"]
+
+
+@dataclass(frozen=True)
+class ClusterSettings:
+    workers: int = setting(
+        1,
+        flags=("-w", "--workers"),
+        metavar="N",
+        check=checks.between(1, 1024),
+        help="Worker processes.",
+    )
+    sticky: bool = setting(
+        False,
+        flags=("--sticky",),
+        reloadable=False,
+        help="Route each client to a fixed worker (by --sticky-key); needed with more than "
+        "one worker unless the app allows only the WebSocket transport.",
+    )
+    host: str = setting(
+        "127.0.0.1",
+        flags=("--host",),
+        check=checks.host,
+        reloadable=False,
+        help="Address to listen on.",
+    )
+    port: int = setting(
+        7001,
+        flags=("--port",),
+        metavar="PORT",
+        check=checks.between(0, 65535),
+        reloadable=False,
+        help="Port to listen on.",
+    )
+    bind: tuple[BindAddress, ...] = setting(
+        (),
+        flags=("--bind",),
+        metavar="HOST:PORT",
+        reloadable=False,
+        help="Listen here instead of --host and --port; repeatable ([::1]:7001 for IPv6).",
+    )
+    graceful_timeout: float = setting(
+        30.0,
+        flags=("--graceful-timeout",),
+        metavar="S",
+        check=checks.at_least(0),
+        help="Seconds workers get to drain at a stop or a reload before they are killed.",
+    )
+    connect_timeout: float = setting(
+        45.0,
+        flags=("--connect-timeout",),
+        metavar="S",
+        check=checks.above(0),
+        help="Close a client that joins no namespace within this many seconds "
+        "(Node's connectTimeout).",
+    )
+    per_message_deflate: bool = setting(
+        False,
+        flags=("--per-message-deflate",),
+        help="Compress WebSocket messages (costs memory per connection).",
+    )
+    timeout: float = setting(
+        30.0,
+        flags=("--timeout",),
+        metavar="S",
+        check=checks.at_least(1),
+        help="Kill and restart a worker whose event loop sent no heartbeat this long.",
+    )
+    log_level: LogLevel = setting("info", flags=("--log-level",), help="Log level.")
+    access_log: bool = setting(False, flags=("--access-log",), help="Log every HTTP request.")
+    log_format: LogFormat = setting(
+        "text",
+        flags=("--log-format",),
+        reloadable=False,
+        help="Log lines as text or as one JSON object each.",
+    )
+    log_file: str | None = setting(
+        None,
+        flags=("--log-file",),
+        metavar="PATH",
+        check=checks.absolute_path,
+        reloadable=False,
+        help="Append every process's logs to this file instead of stderr; SIGUSR1 reopens it.",
+    )
+    daemon: bool = setting(
+        False,
+        flags=("--daemon",),
+        reloadable=False,
+        help="Run in the background (needs --log-file); sockd start returns once every "
+        "worker is ready, or fails with the reason.",
+    )
+    pidfile: str | None = setting(
+        None,
+        flags=("--pidfile",),
+        metavar="PATH",
+        check=checks.absolute_path,
+        reloadable=False,
+        help="Write the master's pid here; the file is locked while sockd runs.",
+    )
+    title: str | None = setting(
+        None,
+        flags=("--title",),
+        metavar="NAME",
+        # It names files in the runtime directory, hence the characters allowed.
+        check=checks.matches(
+            r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", "letters, digits, '.', '_' or '-' (up to 64)"
+        ),
+        reloadable=False,
+        help="Name of this sockd for stop, reload and status; by default sockd-PORT, from "
+        "the port it serves. A second start with a title in use is refused.",
+    )
+    max_memory: int | None = setting(
+        None,
+        flags=("--max-memory",),
+        metavar="MB",
+        check=checks.at_least(1),
+        help="Replace a worker gracefully once its RSS passes this many MB.",
+    )
+    max_age: float | None = setting(
+        None,
+        flags=("--max-age",),
+        metavar="S",
+        check=checks.at_least(1),
+        help="Replace a worker gracefully after this many seconds (plus up to 10%).",
+    )
+    sticky_key: StickyKey = setting(
+        "ip",
+        flags=("--sticky-key",),
+        reloadable=False,
+        help="What keeps a client on its worker: its IP, the PROXY protocol header or the "
+        "X-Forwarded-For of a trusted proxy, or its Engine.IO session id (any but ip "
+        "implies --sticky).",
+    )
+    trusted_proxy: tuple[str, ...] = setting(
+        (),
+        flags=("--trusted-proxy",),
+        metavar="CIDR",
+        check=checks.networks,
+        reloadable=False,
+        help="Peers whose PROXY or X-Forwarded-For headers are believed; repeatable.",
+    )
+    peek_timeout: float = setting(
+        5.0,
+        flags=("--peek-timeout",),
+        metavar="S",
+        check=checks.above(0),
+        reloadable=False,
+        help="Seconds the master waits for a PROXY header or a request head.",
+    )
+    certfile: str | None = setting(
+        None,
+        flags=("--certfile",),
+        metavar="PATH",
+        check=checks.existing_file,
+        help="TLS certificate (PEM, may hold the key too); the workers do the handshake.",
+    )
+    keyfile: str | None = setting(
+        None,
+        flags=("--keyfile",),
+        metavar="PATH",
+        check=checks.existing_file,
+        help="TLS private key (PEM).",
+    )
+    ca_certs: str | None = setting(
+        None,
+        flags=("--ca-certs",),
+        metavar="PATH",
+        check=checks.existing_file,
+        help="CA bundle: require client certificates signed by it.",
+    )
+
+    @property
+    def binds(self) -> tuple[BindAddress, ...]:
+        """Where the master listens: ``bind``, or else ``host`` and ``port``."""
+        return self.bind or (BindAddress(self.host, self.port),)

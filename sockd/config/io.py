@@ -1,0 +1,110 @@
+"""``[io.*]``: the Socket.IO side of an app, egg-socket.io's ``io`` config in snake_case."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+from urllib.parse import quote, urlsplit, urlunsplit
+
+from sockd.config import checks
+from sockd.config.setting import setting
+
+Transport = Literal["polling", "websocket"]
+
+
+@dataclass(frozen=True)
+class EngineIOSettings:
+    """``[io.init]``: handed to python-engineio (times in seconds, as it takes them)."""
+
+    ping_interval: float = setting(
+        25.0,
+        check=checks.above(0),
+        help="Seconds between the server's pings (Node's `pingInterval`, there in ms).",
+    )
+    ping_timeout: float = setting(
+        20.0,
+        check=checks.above(0),
+        help="Seconds a client has to answer a ping before it counts as gone.",
+    )
+    max_http_buffer_size: int = setting(
+        1_000_000, check=checks.above(0), help="Largest message a client may send, in bytes."
+    )
+    allow_upgrades: bool = setting(True, help="Whether polling clients may upgrade to WebSocket.")
+    http_compression: bool = setting(True, help="Compress long-polling responses.")
+    compression_threshold: int = setting(
+        1024, check=checks.at_least(0), help="Smallest response, in bytes, worth compressing."
+    )
+    cookie: str | Mapping[str, Any] | None = setting(
+        None,
+        help="Name of the cookie Engine.IO sets (or a table of cookie attributes); "
+        "none by default.",
+    )
+    cors_allowed_origins: str | tuple[str, ...] | None = setting(
+        None,
+        help='Origins allowed to connect: a list, or "*" for any; by default the same origin only.',
+    )
+    cors_credentials: bool = setting(
+        True, help="Allow credentials (cookies) in cross-origin requests."
+    )
+    transports: tuple[Transport, ...] = setting(
+        ("polling", "websocket"),
+        check=checks.not_empty,
+        help='Transports clients may use; ["websocket"] alone needs no stickiness.',
+    )
+    monitor_clients: bool = setting(
+        True, help="Close sessions whose client stopped answering pings."
+    )
+    path: str = setting("socket.io", help="URL path of the Socket.IO endpoint (Node's `path`).")
+
+    def server_options(self) -> dict[str, Any]:
+        """Keyword arguments for ``socketio.AsyncServer``."""
+        options = asdict(self)
+        del options["path"]
+        options["transports"] = list(self.transports)
+        if isinstance(self.cors_allowed_origins, tuple):
+            options["cors_allowed_origins"] = list(self.cors_allowed_origins)
+        return options
+
+
+@dataclass(frozen=True)
+class RedisSettings:
+    """``[io.redis]``: the cluster bus through Redis; off unless a source sets it."""
+
+    url: str | None = setting(
+        None,
+        flags=("--redis",),
+        metavar="URL",
+        check=checks.redis_url,
+        secret=True,
+        help="Share rooms and broadcasts through Redis at this address (redis://, "
+        "rediss://, unix://), so several hosts can serve one app; wins over the parts below.",
+    )
+    host: str = setting("127.0.0.1", help="Redis host.")
+    port: int = setting(6379, check=checks.between(1, 65535), help="Redis port.")
+    password: str | None = setting(None, secret=True, help="Redis password.")
+    db: int = setting(0, check=checks.at_least(0), help="Redis database number.")
+
+    def to_url(self) -> str:
+        if self.url:
+            return self.url
+        auth = f":{quote(self.password, safe='')}@" if self.password else ""
+        return f"redis://{auth}{self.host}:{self.port}/{self.db}"
+
+
+def redacted_url(url: str) -> str:
+    """``url`` with its password hidden, for logs and errors."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    netloc = f"{user}:***@{parts.hostname or ''}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+@dataclass(frozen=True)
+class NamespaceSettings:
+    """``[io.namespace."/ns"]``: the middleware of one namespace, by module name."""
+
+    connection_middleware: tuple[str, ...] = ()
+    packet_middleware: tuple[str, ...] = ()
