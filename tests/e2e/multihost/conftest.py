@@ -8,14 +8,21 @@ then the namespaces (which takes every link with them). Where namespaces cannot 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from tests.e2e.multihost.cluster import Cluster, running_redis
+from tests.e2e.multihost.cluster import Cluster
 from tests.e2e.multihost.haproxy import running_haproxy
 from tests.e2e.multihost.hosts import SockdHost
 from tests.e2e.multihost.netns import unavailable_reason
 from tests.e2e.multihost.network import HOSTS, REDIS, Network, private_network
+from tests.e2e.multihost.redis_servers import (
+    SentinelTrio,
+    redis_cluster,
+    running_redis,
+    sentinel_trio,
+)
 
 #: Client source addresses: 10.0.1.1 - 10.0.2.254.
 SOURCES = 508
@@ -72,3 +79,17 @@ def cluster(cluster_once: Cluster) -> Cluster:
     """The cluster, whole again: every host up and seen up by HAProxy."""
     cluster_once.heal()
     return cluster_once
+
+
+@pytest.fixture
+def sentinels(network: Network, tmp_path: Path) -> Iterator[SentinelTrio]:
+    """A Redis master, two replicas and three Sentinels on private addresses."""
+    with sentinel_trio(network, tmp_path) as trio:
+        yield trio
+
+
+@pytest.fixture
+def cluster_nodes(network: Network, tmp_path: Path) -> Iterator[list[tuple[str, int]]]:
+    """A Redis Cluster of three masters on private addresses."""
+    with redis_cluster(network, tmp_path) as nodes:
+        yield nodes
