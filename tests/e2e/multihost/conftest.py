@@ -2,7 +2,8 @@
 
 Built once for the package and removed at its end, even after a failure: processes by pid,
 then the namespaces (which takes every link with them). Where namespaces cannot be made
-(not root, no ``ip``, a sandbox that refuses), every test here is skipped with one reason.
+(not root, no ``ip``, a sandbox that refuses), each test module skips itself at collection
+(``require_namespaces``), all with one reason on one line.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import pytest
 from tests.e2e.multihost.cluster import Cluster
 from tests.e2e.multihost.haproxy import running_haproxy
 from tests.e2e.multihost.hosts import SockdHost
-from tests.e2e.multihost.netns import unavailable_reason
 from tests.e2e.multihost.network import HOSTS, REDIS, Network, private_network
 from tests.e2e.multihost.redis_servers import (
     SentinelTrio,
@@ -30,9 +30,6 @@ SOURCES = 508
 
 @pytest.fixture(scope="package")
 def network() -> Iterator[Network]:
-    reason = unavailable_reason()
-    if reason is not None:
-        pytest.skip(f"multi-host tests need network namespaces: {reason}")
     with private_network(SOURCES) as net:
         yield net
 

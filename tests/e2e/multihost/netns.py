@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import os
 import shutil
 import subprocess
@@ -19,6 +20,8 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
+
+import pytest
 
 CLONE_NEWNET = 0x40000000
 NETNS_DIR = Path("/run/netns")
@@ -47,6 +50,7 @@ def ip_batch(lines: Iterable[str], namespace: str | None = None) -> None:
     ip("-batch", "-", namespace=namespace, stdin="\n".join(lines) + "\n")
 
 
+@functools.cache
 def unavailable_reason() -> str | None:
     """Why namespaces cannot be made here (not root, no ``ip``, refused), or None."""
     if os.geteuid() != 0:
@@ -64,6 +68,16 @@ def unavailable_reason() -> str | None:
         with contextlib.suppress(NetnsError, OSError, subprocess.TimeoutExpired):
             ip("netns", "delete", probe)
     return None
+
+
+def require_namespaces() -> None:
+    """Skip the calling test module, at collection, where namespaces cannot be made.
+
+    Every module raises the same skip from here, so pytest reports one line for them all.
+    """
+    reason = unavailable_reason()
+    if reason is not None:
+        pytest.skip(f"multi-host tests need network namespaces: {reason}", allow_module_level=True)
 
 
 def exec_prefix(namespace: str, env: Mapping[str, str] | None = None) -> list[str]:

@@ -17,6 +17,9 @@ import pytest
 
 from tests.e2e.multihost.clients import Member, close_all, connect_members, sources_by_host
 from tests.e2e.multihost.cluster import Cluster
+from tests.e2e.multihost.netns import require_namespaces
+
+require_namespaces()
 
 ROOMS = 3
 #: Members of each room on each host.

@@ -24,7 +24,10 @@ from tests.e2e.multihost.clients import (
     sources_by_host,
 )
 from tests.e2e.multihost.cluster import Cluster
+from tests.e2e.multihost.netns import require_namespaces
 from tests.harness import wait_until
+
+require_namespaces()
 
 LOST = "h2"
 VICTIMS = 24

@@ -19,8 +19,11 @@ import pytest
 
 from tests.e2e.multihost.clients import distribution, sources_by_host
 from tests.e2e.multihost.cluster import Cluster
+from tests.e2e.multihost.netns import require_namespaces
 from tests.e2e.multihost.network import BALANCER
 from tests.harness import Client, wait_until
+
+require_namespaces()
 
 RETURNING = "h3"
 STREAMS = 2

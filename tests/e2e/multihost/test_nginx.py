@@ -21,9 +21,12 @@ from tests.e2e.multihost.clients import (
     sources_by_host,
 )
 from tests.e2e.multihost.cluster import Cluster
+from tests.e2e.multihost.netns import require_namespaces
 from tests.e2e.multihost.nginx import running_nginx
 from tests.e2e.multihost.polling import PollingSession
 from tests.harness import gather_bounded, wait_until
+
+require_namespaces()
 
 PORT = 8081
 SESSIONS = 45

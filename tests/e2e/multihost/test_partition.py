@@ -27,7 +27,10 @@ from tests.e2e.multihost.clients import (
 )
 from tests.e2e.multihost.cluster import Cluster
 from tests.e2e.multihost.haproxy import config_without_shutdown_sessions, running_haproxy
+from tests.e2e.multihost.netns import require_namespaces
 from tests.harness import wait_until
+
+require_namespaces()
 
 CUT = "h3"
 PLAIN_PORT = 8080

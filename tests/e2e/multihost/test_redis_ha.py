@@ -16,9 +16,11 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.sentinel import MasterNotFoundError, Sentinel
 
-from tests.e2e.multihost.netns import call_in
+from tests.e2e.multihost.netns import call_in, require_namespaces
 from tests.e2e.multihost.network import Network
 from tests.e2e.multihost.redis_servers import MASTER_NAME, REDIS_PORT, SentinelTrio
+
+require_namespaces()
 
 #: Generous: down-after 1 s, then an election and a promotion.
 FAILOVER_BOUND = 30.0

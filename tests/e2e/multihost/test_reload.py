@@ -13,8 +13,11 @@ import pytest
 
 from tests.e2e.multihost.clients import sources_by_host
 from tests.e2e.multihost.cluster import Cluster
+from tests.e2e.multihost.netns import require_namespaces
 from tests.e2e.multihost.network import BALANCER
 from tests.harness import Client, wait_until
+
+require_namespaces()
 
 RELOADED = "h1"
 TRANSPORTS = (["websocket"], ["polling", "websocket"])

@@ -18,8 +18,11 @@ import pytest
 from tests.e2e.multihost.clients import close_all
 from tests.e2e.multihost.cluster import Cluster
 from tests.e2e.multihost.hosts import WORKERS
+from tests.e2e.multihost.netns import require_namespaces
 from tests.e2e.multihost.network import BALANCER
 from tests.harness import ALL_TRANSPORTS, Client, gather_bounded
+
+require_namespaces()
 
 CLIENTS = 150
 

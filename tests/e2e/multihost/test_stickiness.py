@@ -12,8 +12,11 @@ from collections import Counter
 import pytest
 
 from tests.e2e.multihost.cluster import Cluster
+from tests.e2e.multihost.netns import require_namespaces
 from tests.e2e.multihost.polling import PollingOutcome, PollingSession
 from tests.harness import gather_bounded
+
+require_namespaces()
 
 SESSIONS = 90
 ROUNDS = 5
