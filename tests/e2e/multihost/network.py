@@ -79,8 +79,9 @@ def _build(net: Network) -> None:
     ip_batch(["link add br0 type bridge", "link set br0 up"], namespace=net.bridge)
     for role, address in ROLES.items():
         _add_machine(net, role, address)
-    extra = [*REDIS_EXTRA]
-    ip_batch([f"addr add {a}/{PREFIX_LENGTH} dev eth0" for a in extra], namespace=net.ns("redis"))
+    ip_batch(
+        [f"addr add {a}/{PREFIX_LENGTH} dev eth0" for a in REDIS_EXTRA], namespace=net.ns("redis")
+    )
     ip_batch(
         [f"addr add {a}/{PREFIX_LENGTH} dev eth0" for a in net.sources], namespace=net.ns("client")
     )

@@ -57,8 +57,9 @@ def test_returning_host_serves_its_clients_again(cluster: Cluster) -> None:
         """Arrivals (when, waited, host, tries), then when the workers were ready and when
         HAProxy saw the host up, in seconds from the start."""
         sources = (await sources_by_host(cluster.net.sources[:200]))[RETURNING]
-        await asyncio.to_thread(host.kill9)
+        killed = await asyncio.to_thread(host.kill9)
         await asyncio.to_thread(cluster.wait_health, RETURNING, "DOWN")
+        print(f"\nHAProxy saw {RETURNING} down {time.monotonic() - killed:.1f} s after kill -9")
         arrivals: list[tuple[float, float, str, int]] = []  # (arrived, waited, host, tries)
         stop = asyncio.Event()
         launched = time.monotonic()
@@ -90,7 +91,7 @@ def test_returning_host_serves_its_clients_again(cluster: Cluster) -> None:
     early = [a for a in arrivals if a[2] == RETURNING and a[0] < ready]
     after = [a for a in arrivals if a[0] > up]
     print(
-        f"\n{RETURNING} back after kill -9: workers ready {ready:.1f} s after the start, "
+        f"{RETURNING} back after kill -9: workers ready {ready:.1f} s after the start, "
         f"HAProxy saw it up at {up:.1f} s; {len(arrivals)} new clients, {len(early)} sent to "
         f"it before its workers were ready: waited {distribution([a[1] for a in early])}, "
         f"{sum(a[3] > 1 for a in early)} needed another try"

@@ -40,7 +40,7 @@ BOUND = 40.0
 
 
 @pytest.mark.timeout(150)
-def test_partitioned_host_clients_move_sooner_with_shutdown_sessions(
+def test_cut_off_host_clients_move_with_and_without_shutdown_sessions(
     cluster: Cluster, tmp_path: Path
 ) -> None:
     plain = config_without_shutdown_sessions(PLAIN_PORT)
