@@ -21,6 +21,9 @@ command -v npm >/dev/null 2>&1 || missing+=(npm)
 # Debian's chromium: tests/e2e/test_chat_browser.py drives it through playwright (a test
 # extra), with this binary; playwright's own browser download is never used.
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+# HAProxy in front of the test hosts (network namespaces made with ip) of tests/e2e/multihost.
+command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
+command -v ip >/dev/null 2>&1 || [ -x /usr/sbin/ip ] || [ -x /sbin/ip ] || missing+=(iproute2)
 
 if ((${#missing[@]})); then
     sudo=()

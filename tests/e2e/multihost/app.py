@@ -1,0 +1,67 @@
+"""The app every test host serves: it names its host and worker, joins rooms, broadcasts.
+
+``TEST_HOST_NAME`` (set per host by the fixture) names the host. A short heartbeat
+(a ping every 5 s, 5 s to answer) lets a client notice a silent host within 10 s, so the
+partition test can show what the balancer's ``on-marked-down shutdown-sessions`` saves
+without waiting for the 45 s of the defaults. ``GET /whoami`` answers plain HTTP, so a test
+learns where the balancer sends a source address with one cheap request.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import socketio
+
+HOST = os.environ.get("TEST_HOST_NAME", "?")
+PING_INTERVAL = 5
+PING_TIMEOUT = 5
+
+sio = socketio.AsyncServer(
+    async_mode="asgi", ping_interval=PING_INTERVAL, ping_timeout=PING_TIMEOUT
+)
+
+
+def _where(client: str | None) -> dict[str, Any]:
+    return {"host": HOST, "pid": os.getpid(), "client": client}
+
+
+@sio.event
+async def whoami(sid: str, data: Any = None) -> dict[str, Any]:
+    """Which host and worker serve this client, and the address sockd saw for it."""
+    scope_client = ((sio.get_environ(sid) or {}).get("asgi.scope") or {}).get("client")
+    return _where(scope_client[0] if scope_client else None)
+
+
+@sio.event
+async def join(sid: str, room: str) -> dict[str, Any]:
+    await sio.enter_room(sid, room)
+    return {"room": room, "host": HOST}
+
+
+@sio.event
+async def broadcast(sid: str, data: dict[str, Any]) -> bool:
+    """Emit ``news`` with ``data["payload"]`` to every member of ``data["room"]``."""
+    await sio.emit("news", data["payload"], to=data["room"])
+    return True
+
+
+async def _plain_http(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """``GET /whoami`` as JSON, 404 for anything else, and the lifespan events."""
+    if scope["type"] == "lifespan":
+        while True:
+            message = await receive()
+            await send({"type": message["type"] + ".complete"})
+            if message["type"] == "lifespan.shutdown":
+                return
+    found = scope["path"] == "/whoami"
+    client = scope.get("client")
+    body = json.dumps(_where(client[0] if client else None)).encode() if found else b"{}"
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+    await send({"type": "http.response.start", "status": 200 if found else 404, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+app = socketio.ASGIApp(sio, other_asgi_app=_plain_http)

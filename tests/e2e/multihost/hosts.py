@@ -1,0 +1,113 @@
+"""sockd hosts in their namespaces: started, asked, reloaded and killed as an operator would.
+
+Each host runs ``.venv/bin/sockd start`` through ``ip netns exec`` with a runtime directory
+of its own (so ``sockd status|reload --title hN`` inside the namespace finds exactly that
+master), behind the balancer with the PROXY protocol, on the shared Redis. The harness's
+:class:`SockdProcess` tracks the master and every worker by pid for teardown.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from tests.e2e.multihost.netns import exec_prefix
+from tests.e2e.multihost.network import BALANCER, HOSTS, SOCKD_PORT, Network
+from tests.harness import (
+    REPO_ROOT,
+    Finished,
+    SockdProcess,
+    alive,
+    kill_processes,
+    sockd_command,
+)
+
+APP = "tests.e2e.multihost.app:app"
+WORKERS = 2
+
+
+class SockdHost:
+    """One test host: its namespace, address, runtime directory and current sockd."""
+
+    def __init__(self, net: Network, role: str, runtime_dir: Path, redis_url: str) -> None:
+        self.role = role
+        self.namespace = net.ns(role)
+        self.address = HOSTS[role]
+        self.runtime_dir = runtime_dir
+        self.redis_url = redis_url
+        self.process: SockdProcess | None = None
+        #: Every sockd this host ran, so teardown kills all of them.
+        self.history: list[SockdProcess] = []
+
+    def __repr__(self) -> str:
+        return f"<host {self.role} {self.address}>"
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {"XDG_RUNTIME_DIR": str(self.runtime_dir), "TEST_HOST_NAME": self.role}
+
+    def launch(self) -> SockdProcess:
+        """Start ``sockd start`` in the namespace; the caller waits for it to be ready."""
+        self.runtime_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        args = [
+            APP, "--workers", str(WORKERS), "--host", "0.0.0.0", "--port", str(SOCKD_PORT),
+            "--sticky-key", "proxy-protocol", "--trusted-proxy", f"{BALANCER}/32",
+            "--redis", self.redis_url, "--title", self.role, "--graceful-timeout", "5",
+        ]  # fmt: skip
+        self.process = SockdProcess(
+            args, SOCKD_PORT, console_script=True, prefix=exec_prefix(self.namespace, self.env)
+        )
+        self.history.append(self.process)
+        return self.process
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.proc.poll() is None
+
+    def worker_pids(self) -> set[int]:
+        """The pids of this host's live workers."""
+        return set(self.process.worker_pids()) if self.process else set()
+
+    def sockd(self, *args: str, timeout: float = 60.0) -> Finished:
+        """Run ``sockd ARGS`` inside the namespace, as an operator on that host would."""
+        command = [*exec_prefix(self.namespace, self.env), *sockd_command(True), *args]
+        result = subprocess.run(
+            command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=timeout, check=False
+        )
+        return Finished(result.returncode, result.stdout, result.stderr)
+
+    def status(self) -> dict[str, Any]:
+        """``sockd status --json --title hN`` inside the namespace."""
+        result = self.sockd("status", "--json", "--title", self.role, timeout=20)
+        assert result.returncode == 0, f"{self}: sockd status: {result.stderr}"
+        return json.loads(result.stdout)
+
+    def kill9(self) -> float:
+        """SIGKILL the master and every worker at once, as a host crash; when it happened.
+
+        The time is ``time.monotonic()`` just before the first signal.
+        """
+        assert self.process is not None
+        victims = [psutil.Process(self.process.pid), *self.process.descendants()]
+        when = time.monotonic()
+        for proc in victims:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(proc.pid, signal.SIGKILL)
+        psutil.wait_procs(victims, timeout=10)
+        assert not [p for p in victims if alive(p)], f"{self}: survived SIGKILL"
+        return when
+
+    def kill_all(self) -> None:
+        """Teardown: every process of every sockd this host ran, by pid, all at once."""
+        for process in self.history:
+            process.descendants()
+            kill_processes(process.tracked())
+            process.kill_all()
