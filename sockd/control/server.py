@@ -50,9 +50,12 @@ class ControlServer:
         self._server = await asyncio.start_unix_server(self._serve, sock=sock, limit=MAX_MESSAGE)
 
     async def close(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            self._server = None
+        """Stop answering and remove the socket file; again, nothing (the file may be a
+        new master's by then)."""
+        if self._server is None:
+            return
+        self._server.close()
+        self._server = None
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
 

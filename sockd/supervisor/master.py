@@ -1,8 +1,11 @@
 """The master process, from the command line to its exit.
 
-In order: detach (``--daemon``), set up logging, claim the title and the pid file (a
-second sockd with either is refused), name the process, then run the arbiter with its
-control socket. In a daemon every error also goes back to the waiting ``sockd start``.
+In order: note how this process was started (a SIGUSR2 starts the next master the same
+way), detach (``--daemon``), set up logging, find the listeners (inherited from systemd or
+from the master this one replaces, else bound), name the title after them unless one was
+given, claim it (a second sockd with that title or pid file is refused; a new master
+claims it only once the old one released it), name the process, then run the arbiter.
+A daemon's errors also go back to the waiting ``sockd start``, a new master's to the old.
 """
 
 from __future__ import annotations
@@ -11,91 +14,99 @@ import contextlib
 import dataclasses
 import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import setproctitle
 import uvloop
 
 from sockd.config.options import ClusterOptions
 from sockd.control.runtime import Instance, prepare_runtime_dir
-from sockd.errors import StartupError, UserError
+from sockd.errors import UserError
 from sockd.logs import configure_logging
 from sockd.supervisor.lifecycle.arbiter import Arbiter
 from sockd.supervisor.lifecycle.reload import OptionsLoader
+from sockd.supervisor.lifecycle.upgrade import MasterCommand
 from sockd.supervisor.system.daemonize import Readiness, daemonize
-from sockd.supervisor.system.pidfile import PidFile, PidFileHeld
+from sockd.supervisor.system.handover import HandoverLink, Inheritance, take_inheritance
+from sockd.supervisor.system.listeners import (
+    Listeners,
+    activated_listeners,
+    adopt,
+    bind_listeners,
+)
+from sockd.supervisor.system.title import TitleClaim, default_title
 
 
 def run_master(options: ClusterOptions, load_options: OptionsLoader) -> int:
     """Run the master until it stops; its exit code."""
+    inheritance = take_inheritance(os.environ)
+    command = MasterCommand.of_this_process(dict(os.environ))
+    link = HandoverLink.from_fd(inheritance.link) if inheritance is not None else None
     readiness: Readiness | None = None
-    if options.cluster.daemon and options.cluster.log_file:  # the settings require both
-        readiness = daemonize(options.cluster.log_file)
+    cluster = options.cluster
     try:
-        return _run(options, load_options, readiness)
+        # The settings require a log file with --daemon; a new master is detached already.
+        if cluster.daemon and cluster.log_file and inheritance is None:
+            readiness = daemonize(cluster.log_file)
+        return _run(options, load_options, command, inheritance, link, readiness)
     except UserError as exc:
         if readiness is not None:
             readiness.failed(exc)
+        if link is not None:
+            link.send_now({"event": "failed", "error": str(exc)})
         raise
+    finally:
+        if link is not None:
+            link.close()
 
 
-def _run(options: ClusterOptions, load_options: OptionsLoader, readiness: Readiness | None) -> int:
+def _run(
+    options: ClusterOptions,
+    load_options: OptionsLoader,
+    command: MasterCommand,
+    inheritance: Inheritance | None,
+    link: HandoverLink | None,
+    readiness: Readiness | None,
+) -> int:
     cluster = options.cluster
     configure_logging(cluster.log_level, "master", cluster.log_format, cluster.log_file)
-    title = cluster.title or default_title(options)
-    options = dataclasses.replace(options, title=title)
-    instance = Instance(title, prepare_runtime_dir())
+    inherited = _inherited_listeners(inheritance)
+    first = inherited.describe()[0] if inherited else str(cluster.binds[0])
+    name = cluster.title or default_title(first)
+    options = dataclasses.replace(options, title=name)
+    instance = Instance(name, prepare_runtime_dir())
     instance.check_socket_path()
-    with contextlib.ExitStack() as held:
-        held.enter_context(_claim(instance.pid_path, _title_taken(title)))
-        if cluster.pidfile:
-            held.enter_context(_claim(Path(cluster.pidfile), _pidfile_taken(cluster.pidfile)))
+    title = TitleClaim(instance, cluster.pidfile)
+    with _released(title):
+        if inheritance is None:
+            title.acquire()
+        listeners = inherited or bind_listeners(cluster.binds)
         app = options.worker.app
-        setproctitle.setproctitle(f"sockd: master [{title}] {app.module_spec or app.root}")
+        setproctitle.setproctitle(f"sockd: master [{name}] {app.module_spec or app.root}")
         arbiter = Arbiter(
             options,
             load_options,
-            control_path=instance.socket_path,
+            listeners,
+            title,
+            command,
             on_ready=readiness.ready if readiness is not None else None,
+            predecessor=(link, inheritance.parent) if link and inheritance else None,
         )
         return uvloop.run(arbiter.run())
 
 
-def default_title(options: ClusterOptions) -> str:
-    """The title when none is set (the settings leave it None): ``sockd-PORT``.
-
-    Taken from the configured binds for now; under socket activation the master should take
-    it from the listeners it inherited (issue 20, the master's half).
-    """
-    return f"sockd-{options.cluster.binds[0].port}"
+def _inherited_listeners(inheritance: Inheritance | None) -> Listeners | None:
+    """The listeners of the master this one replaces, else systemd's, else None."""
+    if inheritance is not None:
+        sockets = adopt(inheritance.listeners, "the previous master")
+        return Listeners(sockets, list(inheritance.owned_paths), inherited=True)
+    activated = activated_listeners(dict(os.environ))
+    return Listeners(activated, inherited=True) if activated else None
 
 
 @contextlib.contextmanager
-def _claim(path: Path, taken: str) -> Iterator[None]:
-    """Hold the pid file at ``path`` (with our pid in it) for the block."""
-    pidfile = PidFile(path)
+def _released(title: TitleClaim) -> Iterator[None]:
+    """Whatever happens, the title is not left held."""
     try:
-        pidfile.acquire()
-    except PidFileHeld as exc:
-        raise StartupError(taken.format(pid=exc.pid or "unknown")) from None
-    except OSError as exc:
-        raise StartupError(f"cannot write the pid file {path}: {exc.strerror}") from None
-    try:
-        pidfile.write(os.getpid())
         yield
     finally:
-        pidfile.release()
-
-
-def _title_taken(title: str) -> str:
-    return (
-        f"a sockd titled {title!r} is already running (pid {{pid}}): stop it with "
-        f"`sockd stop --title {title}`, or give this one another --title"
-    )
-
-
-def _pidfile_taken(path: str) -> str:
-    return (
-        f"the pid file {path} belongs to a running sockd (pid {{pid}}): stop it with "
-        f"`sockd stop --pidfile {path}`, or use another --pidfile"
-    )
+        title.release()

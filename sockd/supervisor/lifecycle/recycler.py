@@ -2,6 +2,7 @@
 
 The replacement goes through the same one-at-a-time step as a reload (new worker ready
 first, then the old one drains), so recycling never takes several workers away at once.
+It runs after each sample (``sampler.py``), which refreshes the RSS it compares.
 """
 
 from __future__ import annotations
@@ -11,13 +12,12 @@ import logging
 import random
 import time
 import weakref
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
-from sockd.supervisor.lifecycle.reload import Replacer
-from sockd.supervisor.lifecycle.worker_process import WorkerProcess, WorkerState
-
-if TYPE_CHECKING:
-    from sockd.supervisor.lifecycle.arbiter import Arbiter
+from sockd.config.options import ClusterOptions
+from sockd.supervisor.lifecycle.replacer import Replace
+from sockd.supervisor.lifecycle.worker_state import Worker, WorkerState, worker_event
 
 log = logging.getLogger("sockd.master")
 
@@ -29,28 +29,49 @@ AGE_JITTER = 0.1
 RETRY_AFTER = 60.0
 
 
+@dataclass(frozen=True)
+class RecycleLimits:
+    """``--max-memory`` (MB) and ``--max-age`` (seconds); None: no limit."""
+
+    max_memory: int | None = None
+    max_age: float | None = None
+
+    @classmethod
+    def of(cls, options: ClusterOptions) -> RecycleLimits:
+        return cls(options.cluster.max_memory, options.cluster.max_age)
+
+
 class Recycler:
-    def __init__(self, arbiter: Arbiter, replacer: Replacer) -> None:
-        self._arbiter = arbiter
-        self._replacer = replacer
+    def __init__(
+        self,
+        serving: Callable[[], Mapping[int, Worker]],
+        limits: Callable[[], RecycleLimits],
+        replace: Replace,
+        jitter: Callable[[], float] = lambda: random.uniform(0, AGE_JITTER),
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._serving = serving
+        self._limits = limits
+        self._replace = replace
+        self._jitter = jitter
+        self._clock = clock
         self._task: asyncio.Task[None] | None = None
-        self._age_limits: weakref.WeakKeyDictionary[WorkerProcess, float] = (
-            weakref.WeakKeyDictionary()
-        )
-        self._hold_until: weakref.WeakKeyDictionary[WorkerProcess, float] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._age_limits: weakref.WeakKeyDictionary[Worker, float] = weakref.WeakKeyDictionary()
+        self._hold_until: weakref.WeakKeyDictionary[Worker, float] = weakref.WeakKeyDictionary()
+
+    @property
+    def busy(self) -> bool:
+        return self._task is not None and not self._task.done()
 
     def check(self, now: float) -> None:
         """Start recycling the first worker that is due, unless one is being recycled."""
-        options = self._arbiter.options
-        if options.cluster.max_memory is None and options.cluster.max_age is None:
+        limits = self._limits()
+        if (limits.max_memory is None and limits.max_age is None) or self.busy:
             return
-        if self._task is not None and not self._task.done():
-            return
-        for slot in sorted(self._arbiter.workers):
-            worker = self._arbiter.workers[slot]
-            reason = self._due(worker, now)
+        serving = self._serving()
+        for slot in sorted(serving):
+            worker = serving[slot]
+            reason = self._due(worker, limits, now)
             if reason:
                 self._task = asyncio.get_running_loop().create_task(self._recycle(worker, reason))
                 return
@@ -59,29 +80,25 @@ class Recycler:
         if self._task is not None:
             self._task.cancel()
 
-    def _due(self, worker: WorkerProcess, now: float) -> str | None:
+    def _due(self, worker: Worker, limits: RecycleLimits, now: float) -> str | None:
         if worker.state is not WorkerState.READY or now < self._hold_until.get(worker, 0.0):
             return None
-        options = self._arbiter.options
-        if options.cluster.max_memory is not None and worker.rss > options.cluster.max_memory * MB:
-            return f"RSS {worker.rss / MB:.0f} MB is over --max-memory {options.cluster.max_memory}"
-        if options.cluster.max_age is not None:
-            limit = self._age_limits.setdefault(
-                worker, options.cluster.max_age * (1 + random.uniform(0, AGE_JITTER))
-            )
+        if limits.max_memory is not None and worker.rss > limits.max_memory * MB:
+            return f"RSS {worker.rss / MB:.0f} MB is over --max-memory {limits.max_memory}"
+        if limits.max_age is not None:
+            limit = self._age_limits.setdefault(worker, limits.max_age * (1 + self._jitter()))
             if now - worker.ready_at >= limit:
-                age = now - worker.ready_at
-                return f"{age:.0f}s old, past --max-age {options.cluster.max_age:g}"
+                return f"{now - worker.ready_at:.0f}s old, past --max-age {limits.max_age:g}"
         return None
 
-    async def _recycle(self, worker: WorkerProcess, reason: str) -> None:
-        failure = await self._replacer.replace(worker, f"recycling: {reason}")
+    async def _recycle(self, worker: Worker, reason: str) -> None:
+        failure = await self._replace(worker, f"recycling: {reason}")
         if failure:
             log.error(
                 "worker %d (pid %d) keeps serving: its successor failed to start: %s",
                 worker.slot,
                 worker.pid,
                 failure,
-                extra={"slot": worker.slot, "worker_pid": worker.pid, "event": "recycle_failed"},
+                extra=worker_event(worker, "recycle_failed"),
             )
-            self._hold_until[worker] = time.monotonic() + RETRY_AFTER
+            self._hold_until[worker] = self._clock() + RETRY_AFTER

@@ -1,91 +1,75 @@
-"""Replacing workers without refusing a connection: the rolling reload, and its one step.
+"""The rolling reload: new code and new config, one slot at a time, nothing refused.
 
-A step starts a new worker for a slot while the old one keeps serving; once the new one
-is ready the slot's connections go to it (the arbiter switches the route), the old one
-drains, and the next step waits for it to exit. Steps run one at a time, whoever asks
-(a reload, the recycler), so capacity never drops by more than one worker. A new worker
-that fails to start ends the roll and leaves the old workers serving.
+Each roll reads the config files anew under the start flags, then replaces the workers
+slot by slot (``replacer.py``: the new one serves before the old one drains). A new
+worker that fails to start ends the roll: the options in force before it are applied
+again and the old workers keep serving. Whatever happens, including a bug, everyone
+waiting for the roll gets an answer and systemd hears that the service is ready again.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
 
 from sockd.config.command_line import CommandLine
 from sockd.config.options import ClusterOptions
 from sockd.config.reloading import merge_reloaded
 from sockd.errors import UserError
-from sockd.supervisor.lifecycle.worker_process import WorkerProcess, WorkerState
-
-if TYPE_CHECKING:
-    from sockd.supervisor.lifecycle.arbiter import Arbiter
+from sockd.supervisor.lifecycle.replacer import Replace
+from sockd.supervisor.lifecycle.worker_state import Worker
 
 log = logging.getLogger("sockd.master")
-
-#: Once a successor has taken over its slot, the old worker serves on this long before it
-#: drains, so connections handed to it just before the switch finish their handshake
-#: instead of meeting a draining worker.
-HANDOVER_GRACE = 1.0
-#: Beyond the drain itself, how long to wait for a drained worker to be gone.
-EXIT_MARGIN = 10.0
 
 #: Builds fresh options from the start's command line and a worker count given at reload.
 OptionsLoader = Callable[[CommandLine, int | None], ClusterOptions]
 
 
-class Replacer:
-    """Replaces one worker at a time: the new one is serving before the old one drains."""
+class ReloadTarget(Protocol):
+    """What a reload changes: the options the master serves with, and its workers."""
 
-    def __init__(self, arbiter: Arbiter) -> None:
-        self._arbiter = arbiter
-        self._lock = asyncio.Lock()
+    def options(self) -> ClusterOptions: ...
+    def switch_to(self, options: ClusterOptions) -> int:
+        """Serve with ``options`` from now on; the new generation's number."""
+        ...
 
-    async def replace(self, worker: WorkerProcess, reason: str) -> str | None:
-        """Replace ``worker``; None once done, else why its successor did not start."""
-        async with self._lock:
-            arbiter = self._arbiter
-            slot = worker.slot
-            if arbiter.workers.get(slot) is not worker or worker.state is not WorkerState.READY:
-                return None  # replaced, removed or restarting meanwhile: nothing to do
-            log.info(
-                "worker %d (pid %d) is being replaced: %s",
-                slot,
-                worker.pid,
-                reason,
-                extra={"slot": slot, "worker_pid": worker.pid, "event": "replacing"},
-            )
-            # Shielded: a stop cancelling us must not lose a process half spawned.
-            successor = await asyncio.shield(arbiter.spawn(slot, incoming=True))
-            if successor is None:
-                return "no process could be started"
-            if not await successor.outcome:
-                if slot >= arbiter.slot_count:
-                    return None  # the slot was removed while its successor started
-                return successor.failure or successor.describe_exit()
-            bound = HANDOVER_GRACE + arbiter.options.cluster.graceful_timeout + EXIT_MARGIN
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(worker.exited), bound)
-            return None
+    def restore(self, options: ClusterOptions, slot_count: int) -> None:
+        """Serve with ``options`` and ``slot_count`` slots again (an aborted roll)."""
+        ...
+
+    def serving(self) -> Mapping[int, Worker]: ...
+    def slot_count(self) -> int: ...
+
+
+class ReloadNotices(Protocol):
+    """Who hears that a roll starts and ends (systemd's RELOADING=1 and READY=1)."""
+
+    def reloading(self) -> None: ...
+    def reloaded(self) -> None: ...
+
+
+Outcome = dict[str, Any]
 
 
 class Reloader:
-    """Runs one rolling reload at a time; asking during a roll queues one more after it.
+    """Runs one rolling reload at a time; asking during a roll queues one more after it."""
 
-    Each roll reads the config files anew under the start flags, so new code (workers
-    are fresh interpreters) and new config are both picked up.
-    """
-
-    def __init__(self, arbiter: Arbiter, replacer: Replacer, load_options: OptionsLoader) -> None:
-        self._arbiter = arbiter
-        self._replacer = replacer
+    def __init__(
+        self,
+        target: ReloadTarget,
+        replace: Replace,
+        load_options: OptionsLoader,
+        notices: ReloadNotices,
+    ) -> None:
+        self._target = target
+        self._replace = replace
         self._load_options = load_options
+        self._notices = notices
         #: Who waits for the next roll, and who waits for the one running now.
-        self._waiters: list[asyncio.Future[dict[str, Any]]] = []
-        self._rolling_for: list[asyncio.Future[dict[str, Any]]] = []
+        self._waiters: list[asyncio.Future[Outcome]] = []
+        self._rolling_for: list[asyncio.Future[Outcome]] = []
         self._workers: int | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -93,10 +77,10 @@ class Reloader:
     def running(self) -> bool:
         return self._task is not None and not self._task.done()
 
-    def request(self, workers: int | None = None) -> asyncio.Future[dict[str, Any]]:
+    def request(self, workers: int | None = None) -> asyncio.Future[Outcome]:
         """Ask for a roll (``workers``: a new worker count); resolves with its outcome."""
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[dict[str, Any]] = loop.create_future()
+        future: asyncio.Future[Outcome] = loop.create_future()
         self._waiters.append(future)
         if workers is not None:
             self._workers = workers
@@ -115,45 +99,60 @@ class Reloader:
         while self._waiters:
             self._rolling_for, self._waiters = self._waiters, []
             workers, self._workers = self._workers, None
-            self._arbiter.notifier.reloading()
-            outcome = await self._roll(workers)
-            # Rolled or aborted, the service runs and serves again.
-            self._arbiter.notifier.ready(self._arbiter.status_line())
+            self._notices.reloading()
+            try:
+                outcome = await self._roll(workers)
+            except Exception as exc:  # a bug must not leave a waiter, or systemd, hanging
+                log.exception("reload failed; the running workers keep serving")
+                outcome = {"ok": False, "error": f"reload failed: {exc!r}"}
+            finally:
+                # Rolled, aborted or failed, the service runs and serves again.
+                self._notices.reloaded()
             self._answer(self._rolling_for, outcome)
             self._rolling_for = []
 
     @staticmethod
-    def _answer(waiters: list[asyncio.Future[dict[str, Any]]], outcome: dict[str, Any]) -> None:
+    def _answer(waiters: list[asyncio.Future[Outcome]], outcome: Outcome) -> None:
         for waiter in waiters:
             if not waiter.done():
                 waiter.set_result(outcome)
 
-    async def _roll(self, workers: int | None) -> dict[str, Any]:
-        arbiter = self._arbiter
+    async def _roll(self, workers: int | None) -> Outcome:
+        target = self._target
+        previous, previous_count = target.options(), target.slot_count()
         try:
-            loaded = self._load_options(arbiter.options.flags, workers)
+            loaded = self._load_options(previous.flags, workers)
         except UserError as exc:
             log.error("reload aborted: %s; the running workers keep serving", exc)
             return {"ok": False, "error": f"reload aborted: {exc}"}
-        options, ignored = merge_reloaded(arbiter.options, loaded)
+        options, ignored = merge_reloaded(previous, loaded)
         if ignored:
             log.warning("reload: %s changed, which takes a restart", ", ".join(ignored))
-        previous = arbiter.options
-        generation = arbiter.apply_options(options)
-        log.info("reload %d started: %d worker(s)", generation, arbiter.slot_count)
-        for slot in sorted(arbiter.workers):
-            worker = arbiter.workers.get(slot)
+        generation = target.switch_to(options)
+        log.info("reload %d started: %d worker(s)", generation, target.slot_count())
+        try:
+            failure = await self._replace_older(generation)
+        except Exception:
+            target.restore(previous, previous_count)
+            raise
+        if failure is not None:
+            target.restore(previous, previous_count)
+            message = (
+                f"reload {generation} aborted: the new worker {failure}; "
+                "the running workers keep serving"
+            )
+            log.error("%s", message)
+            return {"ok": False, "error": message}
+        log.info("reload %d finished: %d worker(s)", generation, target.slot_count())
+        return {"ok": True, "generation": generation, "workers": target.slot_count()}
+
+    async def _replace_older(self, generation: int) -> str | None:
+        """Replace every worker older than ``generation``; None, or which one failed and why."""
+        for slot in sorted(self._target.serving()):
+            worker = self._target.serving().get(slot)
             if worker is None or worker.generation >= generation:
                 continue  # removed, or already started with the new code
-            failure = await self._replacer.replace(worker, f"reload {generation}")
+            failure = await self._replace(worker, f"reload {generation}")
             if failure:
-                # Restarts go on with what the old workers run (the count stays).
-                arbiter.options = previous.with_cluster(workers=arbiter.slot_count)
-                message = (
-                    f"reload {generation} aborted: the new worker {slot} failed to start: "
-                    f"{failure}; the running workers keep serving"
-                )
-                log.error("%s", message)
-                return {"ok": False, "error": message}
-        log.info("reload %d finished: %d worker(s)", generation, arbiter.slot_count)
-        return {"ok": True, "generation": generation, "workers": arbiter.slot_count}
+                return f"{slot} failed to start: {failure}"
+        return None

@@ -1,14 +1,22 @@
-"""``sockd dev``: notice edits to the app's source and config files.
+"""``sockd dev``: notice edits to the app's source and config files, and ask for a reload.
 
 Polling file times once a second keeps it free of dependencies and works on any
 filesystem; an app directory is small. Hidden directories, virtualenvs and caches are
-skipped.
+skipped. A change that breaks the app (a syntax error) only aborts that reload: the
+running worker keeps serving, and the next change reloads again.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
+
+log = logging.getLogger("sockd.master")
+
+#: How often ``sockd dev`` looks for changed files.
+WATCH_INTERVAL = 1.0
 
 WATCHED_SUFFIXES = (".py", ".toml")
 SKIPPED_DIRS = frozenset({"__pycache__", "node_modules", "site-packages"})
@@ -49,3 +57,28 @@ class ChangeWatcher:
                         continue  # removed while we looked
                     found[path] = (info.st_mtime_ns, info.st_size)
         return found
+
+
+class DevWatcher:
+    """Asks for a reload (``request_reload``) whenever a watched file changed."""
+
+    def __init__(
+        self,
+        watcher: ChangeWatcher,
+        request_reload: Callable[[], object],
+        interval: float = WATCH_INTERVAL,
+    ) -> None:
+        self._watcher = watcher
+        self._request_reload = request_reload
+        self._interval = interval
+        self._next = 0.0
+
+    def tick(self, now: float) -> None:
+        if now < self._next:
+            return
+        self._next = now + self._interval
+        changed = self._watcher.changed()
+        if changed:
+            more = f" and {len(changed) - 1} more" if len(changed) > 1 else ""
+            log.info("%s%s changed: reloading", changed[0], more)
+            self._request_reload()

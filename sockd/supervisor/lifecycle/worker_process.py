@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import enum
 import json
 import os
 import signal
@@ -18,18 +17,12 @@ from typing import Any, cast
 import psutil
 
 from sockd.config.options import WorkerOptions
+from sockd.supervisor.lifecycle.worker_state import WorkerState
 from sockd.supervisor.system.sd_notify import worker_environment
 from sockd.wire.coalesced_writer import CoalescedWriter
 from sockd.wire.frames import FrameDecoder, FrameError, Kind, encode_frame, encode_json_frame
 
 FrameHandler = Callable[["WorkerProcess", Kind, bytes], None]
-
-
-class WorkerState(enum.Enum):
-    STARTING = "starting"  # spawned, app not started yet
-    READY = "ready"  # serving: receives connections and bus traffic
-    DRAINING = "draining"  # asked to finish; receives nothing new
-    EXITED = "exited"  # reaped
 
 
 class WorkerProcess:

@@ -1,4 +1,9 @@
-"""The accept loop: non-blocking accepts on every listener, with fd-exhaustion backoff."""
+"""The accept loop: non-blocking accepts on every listener, with fd-exhaustion backoff.
+
+Accepting can be paused and resumed without closing the listeners: a master handing
+over to its successor (SIGUSR2) stops accepting while the successor starts to, and the
+connections that arrive meanwhile wait in the listen backlog they share.
+"""
 
 from __future__ import annotations
 
@@ -27,19 +32,39 @@ class Acceptor:
         self._loop = asyncio.get_running_loop()
         self._listeners = listeners
         self._keys = keys
-        self._paused: set[int] = set()
+        #: Listeners backing off after running out of descriptors.
+        self._backing_off: set[int] = set()
+        self._accepting = False
         self.accepted = 0
 
+    @property
+    def pending(self) -> int:
+        """Accepted connections whose sticky key is still being read."""
+        return self._keys.pending
+
     def start(self) -> None:
+        """Accept on every listener (again, after :meth:`pause`)."""
+        if self._accepting:
+            return
+        self._accepting = True
         for listener in self._listeners:
-            self._loop.add_reader(listener.fileno(), self._accept, listener)
+            if listener.fileno() not in self._backing_off:
+                self._loop.add_reader(listener.fileno(), self._accept, listener)
+
+    def pause(self) -> None:
+        """Stop accepting; the listeners stay open and their backlogs fill."""
+        if not self._accepting:
+            return
+        self._accepting = False
+        for listener in self._listeners:
+            if listener.fileno() not in self._backing_off:
+                self._loop.remove_reader(listener.fileno())
 
     def close(self) -> None:
         """Stop accepting, close the listeners and the connections still in a peek."""
+        self.pause()
         self._keys.close()
         for listener in self._listeners:
-            if listener.fileno() not in self._paused:
-                self._loop.remove_reader(listener.fileno())
             listener.close()
         self._listeners = []
 
@@ -54,7 +79,7 @@ class Acceptor:
                 return
             except OSError as exc:
                 if exc.errno in _EXHAUSTION:
-                    self._pause(listener, exc)
+                    self._back_off(listener, exc)
                     return
                 # ECONNABORTED and friends: that client gave up; take the next one.
                 continue
@@ -62,14 +87,14 @@ class Acceptor:
             host, port = client_address(peer)
             self._keys.resolve(fd, Handoff(host, port))
 
-    def _pause(self, listener: socket.socket, exc: OSError) -> None:
+    def _back_off(self, listener: socket.socket, exc: OSError) -> None:
         log.error("accept failed (%s); pausing accepts for %.1fs", exc.strerror, EXHAUSTION_PAUSE)
         fd = listener.fileno()
         self._loop.remove_reader(fd)
-        self._paused.add(fd)
+        self._backing_off.add(fd)
         self._loop.call_later(EXHAUSTION_PAUSE, self._resume, listener)
 
     def _resume(self, listener: socket.socket) -> None:
-        self._paused.discard(listener.fileno())
-        if listener in self._listeners:
+        self._backing_off.discard(listener.fileno())
+        if self._accepting and listener in self._listeners:
             self._loop.add_reader(listener.fileno(), self._accept, listener)

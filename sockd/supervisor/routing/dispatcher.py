@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 from sockd.supervisor.routing.hashing import RendezvousHash
 from sockd.supervisor.routing.least_loaded import LeastLoaded
-from sockd.supervisor.routing.sticky_key import Route, by_address
+from sockd.supervisor.routing.sticky_key import Route, by_address, peer_name
 from sockd.wire.handoff import Handoff, send_handoff
 
 log = logging.getLogger("sockd.master")
@@ -101,8 +101,13 @@ class Dispatcher:
             self._fall_back(route.queue.popleft(), now)
 
     def slot_unavailable(self, slot: int) -> None:
-        """The slot's worker stopped taking connections; new ones wait in the queue."""
-        route = self._routes[slot]
+        """The slot's worker stopped taking connections; new ones wait in the queue.
+
+        A slot added while serving has no route until its first worker is ready.
+        """
+        route = self._routes.get(slot)
+        if route is None:
+            return
         self._disarm(route)
         route.channel = None
 
@@ -111,6 +116,10 @@ class Dispatcher:
 
     def pending(self, slot: int) -> int:
         return len(self._routes[slot].queue)
+
+    def queued(self) -> int:
+        """Connections waiting for a worker, over every slot."""
+        return sum(len(route.queue) for route in self._routes.values())
 
     # -- connections -------------------------------------------------------
 
@@ -188,7 +197,7 @@ class Dispatcher:
         self.dropped += 1
         log.warning(
             "closing connection from %s: no worker could take it within %.1fs",
-            pending.meta.peer_host,
+            peer_name(pending.meta.peer_host),
             self._queue_timeout,
         )
         os.close(pending.fd)

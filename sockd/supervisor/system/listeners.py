@@ -1,35 +1,58 @@
-"""Binding the listening sockets, with one clear error when that fails."""
+"""The listening sockets: bound here, passed by systemd, or inherited from the master
+this one replaces (SIGUSR2), with one clear error when binding fails.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import socket
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 
-from sockd.config.bind import BindAddress
+from sockd.config.bind import UNIX_PREFIX, BindAddress
 from sockd.errors import StartupError
+from sockd.supervisor.system.unix_listener import bind_unix
 
 BACKLOG = 2048
-
-
 #: The first fd systemd passes (SD_LISTEN_FDS_START).
 LISTEN_FDS_START = 3
 
 
-def inherited_listeners(environ: dict[str, str]) -> list[socket.socket]:
-    """Listeners passed by systemd socket activation (``LISTEN_FDS``), if they are ours.
+@dataclass
+class Listeners:
+    """What the master accepts on, and the Unix socket files it must remove at its stop."""
 
-    ``LISTEN_PID`` must name this process: a variable inherited by accident
-    from an activated parent must not make us adopt its fds.
-    """
-    count = environ.get("LISTEN_FDS", "")
-    if environ.get("LISTEN_PID") != str(os.getpid()) or not count.isdigit():
-        return []
+    sockets: list[socket.socket]
+    #: Paths of Unix sockets this master owns (bound, or inherited from the master it
+    #: replaced); never systemd's, which outlive the service.
+    owned_paths: list[str] = field(default_factory=list)
+    #: Passed by systemd or by a previous master, rather than bound here.
+    inherited: bool = False
+
+    def describe(self) -> list[str]:
+        return [describe(sock) for sock in self.sockets]
+
+    def disown(self) -> None:
+        """A new master serves these sockets now: leave their files in place."""
+        self.owned_paths = []
+
+    def remove_files(self) -> None:
+        """Remove the Unix socket files this master owns (at its stop)."""
+        for path in self.owned_paths:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+        self.owned_paths = []
+
+
+def adopt(fds: Iterable[int], source: str) -> list[socket.socket]:
+    """Listening sockets from fds passed to this process; ``source`` names who passed them."""
     listeners = []
-    for fd in range(LISTEN_FDS_START, LISTEN_FDS_START + int(count)):
+    for fd in fds:
         sock = socket.socket(fileno=fd)
         if sock.type != socket.SOCK_STREAM:
-            raise StartupError(f"socket activation passed fd {fd}, which is not a stream socket")
+            raise StartupError(f"{source} passed fd {fd}, which is not a stream socket")
         sock.setblocking(False)
         if sock.family in (socket.AF_INET, socket.AF_INET6):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -38,29 +61,48 @@ def inherited_listeners(environ: dict[str, str]) -> list[socket.socket]:
     return listeners
 
 
+def activated_listeners(environ: dict[str, str]) -> list[socket.socket]:
+    """Listeners passed by systemd socket activation (``LISTEN_FDS``), if they are ours.
+
+    ``LISTEN_PID`` must name this process: a variable inherited by accident
+    from an activated parent must not make us adopt its fds.
+    """
+    count = environ.get("LISTEN_FDS", "")
+    if environ.get("LISTEN_PID") != str(os.getpid()) or not count.isdigit():
+        return []
+    fds = range(LISTEN_FDS_START, LISTEN_FDS_START + int(count))
+    return adopt(fds, "socket activation")
+
+
 def describe(listener: socket.socket) -> str:
-    """``HOST:PORT`` of a listener, for logs."""
+    """``HOST:PORT`` or ``unix:PATH`` of a listener, for logs and status."""
     address = listener.getsockname()
-    if isinstance(address, str):
-        return address
+    if listener.family == socket.AF_UNIX:
+        path = address.decode(errors="replace") if isinstance(address, bytes) else address
+        return f"{UNIX_PREFIX}{path}"
     host, port = address[0], address[1]
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-def bind_listeners(addresses: tuple[BindAddress, ...]) -> list[socket.socket]:
+def bind_listeners(addresses: Iterable[BindAddress]) -> Listeners:
     """Bind and listen on every address; close all of them if one fails."""
-    bound: list[socket.socket] = []
+    bound = Listeners([])
     try:
         for address in addresses:
-            bound.append(_bind_one(address))
+            if address.path is not None:
+                bound.sockets.append(bind_unix(address.path, BACKLOG))
+                bound.owned_paths.append(address.path)
+            else:
+                bound.sockets.append(_bind_tcp(address))
     except BaseException:
-        for sock in bound:
+        for sock in bound.sockets:
             sock.close()
+        bound.remove_files()
         raise
     return bound
 
 
-def _bind_one(address: BindAddress) -> socket.socket:
+def _bind_tcp(address: BindAddress) -> socket.socket:
     family = socket.AF_INET6 if ":" in address.host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:

@@ -42,8 +42,10 @@ class Notifier:
     def enabled(self) -> bool:
         return self._address is not None
 
-    def ready(self, status: str) -> None:
-        self._send(f"READY=1\nSTATUS={status}")
+    def ready(self, status: str, main_pid: int | None = None) -> None:
+        """Ready; ``main_pid`` names a new main process (a master that took over)."""
+        main = f"MAINPID={main_pid}\n" if main_pid is not None else ""
+        self._send(f"{main}READY=1\nSTATUS={status}")
 
     def reloading(self) -> None:
         """Start of a reload; systemd wants the monotonic time with it (Type=notify-reload)."""

@@ -25,6 +25,10 @@ PEEK_LIMIT = 16 * 1024
 class KeyResolver(Protocol):
     def resolve(self, fd: int, meta: Handoff) -> None: ...
     def close(self) -> None: ...
+    @property
+    def pending(self) -> int:
+        """Connections still being read before their route is known."""
+        ...
 
 
 class AddressKeys:
@@ -39,6 +43,10 @@ class AddressKeys:
     def close(self) -> None:
         pass
 
+    @property
+    def pending(self) -> int:
+        return 0
+
 
 class PeekedKeys:
     """Modes that read the first bytes: each connection waits in the peek stage."""
@@ -51,6 +59,10 @@ class PeekedKeys:
 
     def close(self) -> None:
         self.stage.close()
+
+    @property
+    def pending(self) -> int:
+        return self.stage.pending
 
 
 def build_resolver(options: ClusterSettings, dispatch: Dispatch) -> KeyResolver:

@@ -16,7 +16,7 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sockd.supervisor.routing.sticky_key import Route
+from sockd.supervisor.routing.sticky_key import Route, peer_name
 from sockd.wire.handoff import Handoff
 
 log = logging.getLogger("sockd.master")
@@ -74,7 +74,9 @@ class PeekStage:
     def start(self, fd: int, meta: Handoff) -> None:
         """Peek at ``fd`` (owned from now on) until its route is known, refused or late."""
         if len(self._pending) >= MAX_PENDING:
-            log.warning("closing connection from %s: too many peeks at once", meta.peer_host)
+            log.warning(
+                "closing connection from %s: too many peeks at once", peer_name(meta.peer_host)
+            )
             os.close(fd)
             return
         peek = _Pending(socket.socket(fileno=fd), meta)
@@ -138,4 +140,4 @@ class PeekStage:
         self._forget(peek)
         peek.sock.close()
         if reason:
-            log.warning("closing connection from %s: %s", peek.meta.peer_host, reason)
+            log.warning("closing connection from %s: %s", peer_name(peek.meta.peer_host), reason)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable
 
+from sockd.supervisor.routing.sticky_key import UNIX_PEER
+
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
@@ -21,6 +23,10 @@ class TrustedProxies:
         return bool(self._networks)
 
     def __contains__(self, host: str) -> bool:
+        """Whether ``host``'s headers count; a Unix socket peer's always do (only the
+        processes the socket file's mode admits can connect)."""
+        if host == UNIX_PEER:
+            return True
         try:
             address = ipaddress.ip_address(host.split("%", 1)[0])
         except ValueError:
