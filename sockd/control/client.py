@@ -17,6 +17,12 @@ class CommandFailed(UserError):
     exit_code = 1
 
 
+class NoAnswer(UserError):
+    """The master took the request but did not answer in time (a reload still rolling)."""
+
+    exit_code = 4
+
+
 def request(path: Path, message: dict[str, Any], timeout: float) -> dict[str, Any]:
     """Send ``message`` to the master at ``path``; its reply, or a one-line error."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
@@ -28,7 +34,10 @@ def request(path: Path, message: dict[str, Any], timeout: float) -> dict[str, An
         except (FileNotFoundError, ConnectionRefusedError):
             raise NotRunning(f"no sockd answers at {path}") from None
         except TimeoutError:
-            raise UserError(f"no answer from sockd at {path} within {timeout:.0f}s") from None
+            raise NoAnswer(
+                f"no answer from sockd at {path} within {timeout:g}s; it may still be at work "
+                "(see `sockd status`)"
+            ) from None
         except (OSError, ProtocolError) as exc:
             raise UserError(f"control socket {path}: {exc}") from None
     if not reply.get("ok"):

@@ -3,9 +3,12 @@
 Both live in a runtime directory only this user can enter: systemd's
 ``$RUNTIME_DIRECTORY`` (``RuntimeDirectory=sockd``), else ``$XDG_RUNTIME_DIR/sockd``, else
 ``/run/sockd`` for root or when this user owns it, else ``<tmp>/sockd-<uid>``. The pid file
-is locked by its master for its whole life (see ``sockd/supervisor/system/pidfile.py``), so a title
-is taken exactly while its master runs, and files left by a killed master are recognised as
-stale.
+is locked by its master for its whole life (see ``sockd/supervisor/system/pidfile.py``), so a
+title is taken exactly while its master runs, and files left by a killed master are
+recognised as stale.
+
+``sockd stop|reload|status`` look there first, then in ``/run/sockd``, where a systemd
+service's master lives: a shell with ``XDG_RUNTIME_DIR`` set derives another directory.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from sockd.supervisor.system.pidfile import running_pid
 
 #: ``sun_path`` holds 108 bytes including the terminating NUL.
 MAX_SOCKET_PATH = 107
+#: systemd's ``RuntimeDirectory=sockd``, and root's runtime directory.
+SYSTEM_RUNTIME_DIR = Path("/run/sockd")
 
 
 class NotRunning(UserError):
@@ -36,7 +41,7 @@ def runtime_dir() -> Path:
     xdg = os.environ.get("XDG_RUNTIME_DIR")
     if xdg:
         return Path(xdg) / "sockd"
-    system = Path("/run/sockd")
+    system = SYSTEM_RUNTIME_DIR
     try:
         owned = system.stat().st_uid == os.geteuid()
     except OSError:
@@ -80,7 +85,11 @@ class Instance:
         return self.directory / f"{self.title}.pid"
 
     def running_pid(self) -> int | None:
-        return running_pid(self.pid_path)
+        """Its master's pid while it runs; None when not running, or not ours to see."""
+        try:
+            return running_pid(self.pid_path)
+        except OSError:  # a directory we may not enter (another user's /run/sockd)
+            return None
 
     def check_socket_path(self) -> None:
         if len(os.fsencode(self.socket_path)) > MAX_SOCKET_PATH:
@@ -94,51 +103,69 @@ def instance(title: str) -> Instance:
     return Instance(title, runtime_dir())
 
 
-def running_instances() -> list[tuple[Instance, int]]:
-    """Every live sockd of this user, by title, with its master's pid."""
+def search_dirs() -> list[Path]:
+    """Where ``sockd stop|reload|status`` look, in order: the runtime directory, then
+    ``/run/sockd``."""
     directory = runtime_dir()
+    return [directory] if directory == SYSTEM_RUNTIME_DIR else [directory, SYSTEM_RUNTIME_DIR]
+
+
+def running_instances(directory: Path) -> list[tuple[Instance, int]]:
+    """Every live sockd of this user in ``directory``, by title, with its master's pid."""
+    try:
+        paths = sorted(directory.glob("*.pid")) if directory.is_dir() else []
+    except OSError:  # not ours to read
+        paths = []
     found = []
-    for path in sorted(directory.glob("*.pid")) if directory.is_dir() else []:
-        pid = running_pid(path)
+    for path in paths:
+        target = Instance(path.stem, directory)
+        pid = target.running_pid()
         if pid is not None:
-            found.append((Instance(path.stem, directory), pid))
+            found.append((target, pid))
     return found
 
 
 def locate(title: str | None, pidfile: str | None) -> tuple[Instance, int]:
     """The running sockd a command means: by title, by pid file, or the only one there is."""
-    found, pid = _locate(title, pidfile)
+    found, pid = _locate(title, pidfile, search_dirs())
     if pid == 0:
         raise UserError(f"sockd {found.title!r} is just starting; try again in a moment")
     return found, pid
 
 
-def _locate(title: str | None, pidfile: str | None) -> tuple[Instance, int]:
-    directory = runtime_dir()
+def _locate(title: str | None, pidfile: str | None, dirs: list[Path]) -> tuple[Instance, int]:
+    looked = " and ".join(str(directory) for directory in dirs)
     if title is not None:
-        target = Instance(title, directory)
-        pid = target.running_pid()
-        if pid is None:
-            raise NotRunning(f"no sockd titled {title!r} is running (looked in {directory})")
-        return target, pid
-    candidates = running_instances()
+        for directory in dirs:
+            target = Instance(title, directory)
+            pid = target.running_pid()
+            if pid is not None:
+                return target, pid
+        raise NotRunning(f"no sockd titled {title!r} is running (looked in {looked})")
     if pidfile is not None:
-        try:
-            pid = running_pid(Path(pidfile))
-        except OSError as exc:
-            raise UserError(f"cannot read the pid file {pidfile}: {exc.strerror}") from None
-        if pid is None:
-            raise NotRunning(f"no sockd is running with pid file {pidfile}")
-        candidates = [(found, p) for found, p in candidates if p == pid]
-        if not candidates:
-            raise UserError(
-                f"sockd pid {pid} (from {pidfile}) has no control socket in {directory}; "
-                "was it started with another XDG_RUNTIME_DIR?"
-            )
-        return candidates[0]
-    if not candidates:
-        raise NotRunning(f"no sockd is running (looked in {directory})")
-    if len(candidates) > 1:
-        titles = ", ".join(found.title for found, _ in candidates)
-        raise UserError(f"several sockd are running ({titles}); name one with --title")
-    return candidates[0]
+        return _by_pidfile(pidfile, dirs, looked)
+    for directory in dirs:
+        candidates = running_instances(directory)
+        if len(candidates) > 1:
+            titles = ", ".join(found.title for found, _ in candidates)
+            raise UserError(f"several sockd are running ({titles}); name one with --title")
+        if candidates:
+            return candidates[0]
+    raise NotRunning(f"no sockd is running (looked in {looked})")
+
+
+def _by_pidfile(pidfile: str, dirs: list[Path], looked: str) -> tuple[Instance, int]:
+    try:
+        pid = running_pid(Path(pidfile))
+    except OSError as exc:
+        raise UserError(f"cannot read the pid file {pidfile}: {exc.strerror}") from None
+    if pid is None:
+        raise NotRunning(f"no sockd is running with pid file {pidfile}")
+    for directory in dirs:
+        for found, running in running_instances(directory):
+            if running == pid:
+                return found, pid
+    raise UserError(
+        f"sockd pid {pid} (from {pidfile}) has no control socket in {looked}; "
+        "was it started with another XDG_RUNTIME_DIR?"
+    )

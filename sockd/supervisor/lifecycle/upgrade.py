@@ -162,7 +162,6 @@ class Upgrader:
         said = await _receive(link, TAKEOVER_WAIT)
         if said.get("event") == "serving":
             self._handed_over = True
-            log.info("the new master (pid %d) serves: this one drains and exits", pid)
             host.handed_over(pid)
             return
         self._give_up(f"the new master (pid {pid}) {_why(said, 'take over')}")
@@ -174,9 +173,10 @@ class Upgrader:
         self._stop_successor()
 
     def _stop_successor(self) -> None:
+        """SIGTERM the new master, unless it exited (it stops its workers itself)."""
         if self._process is not None and self._process.returncode is None:
             with contextlib.suppress(ProcessLookupError):
-                os.kill(self._process.pid, signal.SIGTERM)
+                self._process.terminate()
 
 
 async def _receive(link: HandoverLink, timeout: float) -> dict[str, Any]:
