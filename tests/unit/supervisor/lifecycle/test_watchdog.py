@@ -71,7 +71,7 @@ def test_the_heartbeat_timeout_in_force_is_read_at_each_check() -> None:
 
 def test_a_serving_worker_overdue_makes_the_cluster_unhealthy() -> None:
     async def scenario() -> None:
-        starting, serving, draining = workers = workers_at(0.0)
+        _, serving, _ = workers = workers_at(0.0)
         watchdog = Watchdog(lambda: workers, lambda: TIMEOUT)
         assert not watchdog.healthy(HEARTBEAT_OVERDUE + 0.1)
         serving.last_heartbeat = HEARTBEAT_OVERDUE
