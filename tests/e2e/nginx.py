@@ -7,6 +7,7 @@ the tests prove the documented settings work.
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import socket
 import subprocess
@@ -22,20 +23,32 @@ DOCS = REPO_ROOT / "docs" / "nginx"
 STREAM_MODULE = Path("/usr/lib/nginx/modules/ngx_stream_module.so")
 
 
-def _snippet(name: str, listen: int, upstream: int) -> str:
+#: The upstream address of the documented snippets, replaced by the test's sockd.
+DOCUMENTED_UPSTREAM = "127.0.0.1:7001"
+DOCUMENTED_UNIX_UPSTREAM = "unix:/run/sockd-app/app.sock"
+
+
+def _snippet(name: str, listen: int, upstream: int | Path) -> str:
+    """The snippet with the test's ports: ``upstream`` is sockd's port, or its Unix socket."""
     text = (DOCS / name).read_text()
-    assert "listen 80;" in text and "127.0.0.1:7001" in text, f"docs/nginx/{name} changed shape"
-    return text.replace("listen 80;", f"listen 127.0.0.1:{listen};").replace(
-        "127.0.0.1:7001", f"127.0.0.1:{upstream}"
-    )
+    if isinstance(upstream, Path):
+        documented, actual = DOCUMENTED_UNIX_UPSTREAM, f"unix:{upstream}"
+    else:
+        documented, actual = DOCUMENTED_UPSTREAM, f"127.0.0.1:{upstream}"
+    assert "listen 80;" in text and documented in text, f"docs/nginx/{name} changed shape"
+    return text.replace("listen 80;", f"listen 127.0.0.1:{listen};").replace(documented, actual)
 
 
-def _config(workdir: Path, snippet: str, mode: str, listen: int, upstream: int) -> str:
+def _config(workdir: Path, snippet: str, mode: str, listen: int, upstream: int | Path) -> str:
     common = (
         f"pid {workdir}/nginx.pid;\n"
         f"error_log {workdir}/error.log warn;\n"
         "daemon off;\nworker_processes 1;\nworker_rlimit_nofile 8192;\n"
     )
+    if isinstance(upstream, Path) and os.geteuid() == 0:
+        # Started as root, nginx runs its workers as nobody, who may not connect to a 0660
+        # socket in the test's private directory.
+        common += "user root;\n"
     body = _snippet(snippet, listen, upstream)
     if mode == "stream":
         if not STREAM_MODULE.exists():
@@ -55,8 +68,9 @@ def _config(workdir: Path, snippet: str, mode: str, listen: int, upstream: int) 
 
 
 @contextlib.contextmanager
-def running_nginx(workdir: Path, snippet: str, mode: str, upstream: int) -> Iterator[int]:
-    """nginx serving ``docs/nginx/<snippet>`` towards ``upstream``; yields its port."""
+def running_nginx(workdir: Path, snippet: str, mode: str, upstream: int | Path) -> Iterator[int]:
+    """nginx serving ``docs/nginx/<snippet>`` towards ``upstream`` (a port, or the path of
+    a Unix socket); yields its port."""
     binary = shutil.which("nginx") or "/usr/sbin/nginx"
     if not Path(binary).exists():
         pytest.fail("nginx is not installed: apt-get install -y nginx", pytrace=False)
