@@ -113,3 +113,30 @@ def test_json_log_file_is_reopened_by_every_process_on_sigusr1(
 
     wait_until_sync(workers_logged, 15, "both workers' access lines in the new file")
     assert all(line["pid"] in pids for line in json_lines(log) if "GET /pid" in line["message"])
+
+
+@pytest.mark.timeout(120)
+def test_dev_keeps_reloading_after_a_syntax_error(sockd: SockdLauncher, tmp_path: Path) -> None:
+    """A syntax error aborts its reload and the worker serves on; fixing it reloads again
+    (``sockd dev`` used to stop reloading after the first error)."""
+    source = tmp_path / "dev_app.py"
+    source.write_text(DEV_APP.format(version="one"))
+    proc = sockd("--app-dir", str(tmp_path), command="dev", app="dev_app:sio", workers=1)
+
+    async def scenario() -> None:
+        client = await connect_client(proc.port, "127.0.8.9", ["websocket"])
+        try:
+            mark = proc.line_count()
+            source.write_text("def broken(:\n")
+            aborted = await asyncio.to_thread(proc.wait_for_line, "aborted", 60, mark)
+            assert "SyntaxError" in aborted, aborted
+            assert await client.call("version") == "one", "the running worker serves on"
+            mark = proc.line_count()
+            source.write_text(DEV_APP.format(version="two"))
+            await asyncio.to_thread(proc.wait_for_match, r"reload \d+ finished", 60, mark)
+            await wait_until(lambda: client.connects >= 2 and client.connected, 30, "reconnect")
+            assert await client.call("version") == "two"
+        finally:
+            await client.close()
+
+    asyncio.run(scenario())

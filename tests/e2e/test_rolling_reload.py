@@ -227,3 +227,37 @@ def test_reload_command_scales_and_reports(sockd: SockdLauncher) -> None:
 async def open_clients_smoke(port: int) -> None:
     async with open_clients(port, source_addresses(4), ["websocket"]) as clients:
         assert all(c.connected for c in clients)
+
+
+@pytest.mark.timeout(120)
+def test_reloads_after_aborted_ones_answer_and_an_abort_restores_the_log_level(
+    sockd: SockdLauncher, tmp_path: Path
+) -> None:
+    """After one aborted reload every later one used to hang until its timeout; and an
+    aborted reload left the new log level in force."""
+    write_app(tmp_path, "one")
+    config = tmp_path / "config"
+    config.mkdir()
+    proc = sockd("--app-dir", str(tmp_path), "--title", TITLE, app="rolling_app:app", workers=1)
+
+    def reload() -> tuple[int, str]:
+        done = run_sockd("reload", "--title", TITLE, "--timeout", "60", timeout=90)
+        return done.returncode, done.stdout + done.stderr
+
+    (config / "config.prod.toml").write_text("[cluster]\nwrkers = 2\n")
+    code, said = reload()
+    assert code == 1 and "reload aborted" in said and "wrkers" in said, said
+    # A quieter log level, and a new release that cannot start.
+    (config / "config.prod.toml").write_text('[cluster]\nlog_level = "warning"\n')
+    write_app(tmp_path, "two", broken=True)
+    code, said = reload()
+    assert code == 1 and "broken on purpose" in said, said
+    # The abort put the log level back: the master's info lines show again.
+    write_app(tmp_path, "two")
+    mark = proc.line_count()
+    proc.send_signal(signal.SIGTTIN)
+    proc.wait_for_line("slot 1 added", 15, mark)
+    proc.wait_for_line("worker 1 ready", 30, mark)
+    (config / "config.prod.toml").unlink()
+    code, said = reload()
+    assert code == 0 and "reloaded: 1 worker(s)" in said, said

@@ -21,6 +21,7 @@ from tests.harness import (
     OPS_APP,
     SockdLauncher,
     private_runtime_dir,
+    run_sockd,
     sockd_status,
     source_addresses,
     worker_map,
@@ -67,3 +68,37 @@ def test_ttin_then_ttou_moves_only_the_new_slots_share(sockd: SockdLauncher) -> 
     assert status["master"]["workers"] == WORKERS
     assert {row["slot"]: row["pid"] for row in status["workers"]} == slots
     assert not any(re.search("exited unexpectedly|killing", line) for line in proc.lines())
+
+
+BROKEN_ON_DISK = 'raise RuntimeError("the release on disk is broken")\n'
+
+
+@pytest.mark.timeout(120)
+def test_slots_added_while_the_app_fails_to_import_leave_the_master_serving(
+    sockd: SockdLauncher, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGTTIN, or ``reload -w N+1``, while the app on disk fails to import used to kill
+    the master (a KeyError in the dispatcher), and every worker with it."""
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    source = Path(__file__).resolve().parents[1] / "apps" / "ops_app.py"
+    app = tmp_path / "scaled_app.py"
+    app.write_text(source.read_text())
+    proc = sockd("--app-dir", str(tmp_path), "--title", TITLE, app="scaled_app:app", workers=1)
+    serving = proc.slot_pids()[0]
+    app.write_text(source.read_text() + BROKEN_ON_DISK)
+
+    mark = proc.line_count()
+    proc.send_signal(signal.SIGTTIN)
+    given_up = proc.wait_for_line("removing slot 1", 60, mark)
+    assert "failed to start 5 times in a row" in given_up and "broken" in given_up
+    assert proc.proc.poll() is None, "the master serves on"
+    assert asyncio.run(worker_map(proc.port, source_addresses(5))) == {
+        ip: serving for ip in source_addresses(5)
+    }
+
+    scaled = run_sockd("reload", "--title", TITLE, "--workers", "2", timeout=90)
+    assert scaled.returncode == 1 and "aborted" in scaled.stderr, scaled.stderr
+    status = sockd_status("--title", TITLE)
+    assert status["master"]["workers"] == 1
+    assert [(row["slot"], row["pid"]) for row in status["workers"]] == [(0, serving)]
+    assert proc.proc.poll() is None
