@@ -23,6 +23,7 @@ from tests.harness import (
     BROKEN_APP,
     OPS_APP,
     DaemonSockd,
+    SockdLauncher,
     alive,
     free_port,
     open_clients,
@@ -154,7 +155,9 @@ def test_daemon_is_started_watched_and_stopped_over_the_control_socket(
 
     line = one_error_line(run_sockd("stop", "--title", TITLE), 7)
     assert TITLE in line and "no sockd" in line
-    one_error_line(run_sockd("status"), 7)
+    # By title: without one, status would also look in /run/sockd, where a service of
+    # this machine may run.
+    one_error_line(run_sockd("status", "--title", TITLE), 7)
 
 
 @pytest.mark.timeout(90)
@@ -180,3 +183,41 @@ def test_daemon_that_cannot_start_says_why_and_leaves_nothing(
         )
 
     wait_until_sync(daemon_gone, 10.0, "the failed daemon to exit")
+
+
+@pytest.mark.timeout(90)
+@pytest.mark.skipif(os.geteuid() != 0, reason="a master in /run/sockd needs root here")
+def test_a_shell_with_its_own_runtime_dir_finds_a_service_in_run_sockd(
+    sockd: SockdLauncher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """systemd gives the service RUNTIME_DIRECTORY=/run/sockd; a user's shell derives
+    $XDG_RUNTIME_DIR/sockd, finds no socket there, and looks in /run/sockd."""
+    title = f"ctl-service-{os.getpid()}"
+    system = Path("/run/sockd")
+    monkeypatch.setenv("RUNTIME_DIRECTORY", str(system))
+    try:
+        proc = sockd("--title", title, app=OPS_APP)
+        monkeypatch.delenv("RUNTIME_DIRECTORY")
+        assert (system / f"{title}.sock").exists()
+        assert sockd_status("--title", title)["master"]["pid"] == proc.pid
+        reloaded = run_sockd("reload", "--title", title, timeout=60)
+        assert reloaded.returncode == 0, reloaded.stderr
+        stopped = run_sockd("stop", "--title", title, timeout=60)
+        assert stopped.returncode == 0, stopped.stderr
+        assert proc.proc.poll() == 0
+    finally:
+        for leftover in system.glob(f"{title}.*"):
+            leftover.unlink()
+
+
+@pytest.mark.timeout(90)
+def test_a_reload_without_an_answer_in_time_has_an_exit_code_of_its_own(
+    sockd: SockdLauncher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SLOW_START_SECONDS", "5")
+    proc = sockd("--title", TITLE, app="tests.apps.slow_start_app:app", ready_timeout=60)
+    late = run_sockd("reload", "--title", TITLE, "--timeout", "1", timeout=30)
+    line = one_error_line(late, 4)
+    assert "no answer from sockd" in line
+    # The roll goes on in the master, and ends well.
+    proc.wait_for_match(r"reload 1 finished", 60)

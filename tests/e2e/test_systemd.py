@@ -117,6 +117,55 @@ def test_watchdog_pings_only_while_workers_are_healthy(
     wait_until_sync(lambda: notify.count("WATCHDOG=1", since=resumed) >= 2, 10.0, "pings again")
 
 
+def test_sighup_after_an_aborted_reload_still_ends_in_ready(
+    sockd: SockdLauncher, notify: NotifySocket, tmp_path: Path
+) -> None:
+    """Each RELOADING=1 is followed by READY=1, also after a reload that was aborted (a
+    failed reload used to kill the reloader, and systemd never heard READY=1 again)."""
+    (tmp_path / "config").mkdir()
+    bad = tmp_path / "config" / "config.prod.toml"
+    server = sockd("--app-dir", str(tmp_path), app="tests.apps.ops_app:app", workers=1)
+    wait_until_sync(lambda: notify.states() == ["READY=1"], 10.0, "READY=1")
+    bad.write_text("[cluster]\nwrkers = 2\n")
+    mark = server.line_count()
+    server.send_signal(signal.SIGHUP)
+    server.wait_for_line("reload aborted", 30, mark)
+    bad.unlink()
+    mark = server.line_count()
+    server.send_signal(signal.SIGHUP)
+    server.wait_for_match(r"reload \d+ finished", 60, mark)
+    expected = ["READY=1", "RELOADING=1", "READY=1", "RELOADING=1", "READY=1"]
+    wait_until_sync(lambda: notify.states() == expected, 10.0, f"{expected}")
+
+
+@pytest.mark.timeout(120)
+def test_a_new_master_after_sigusr2_tells_systemd_its_pid(
+    sockd: SockdLauncher, notify: NotifySocket
+) -> None:
+    server = sockd(workers=2)
+    wait_until_sync(lambda: notify.states() == ["READY=1"], 10.0, "READY=1")
+    server.send_signal(signal.SIGUSR2)
+    took_over = server.wait_for_match(r"\[(\d+)\] \[master\] INFO took over from the old", 60)
+    new_pid = int(took_over.group(1))
+    try:
+        wait_until_sync(
+            lambda: any(f"MAINPID={new_pid}" in m for _, m in notify.messages), 10, "MAINPID="
+        )
+        announced = next(m for _, m in notify.messages if f"MAINPID={new_pid}" in m)
+        assert "READY=1" in announced.splitlines()
+        assert server.proc.wait(60) == 0
+        # The old master's exit is no stop of the service.
+        assert notify.states() == ["READY=1", "READY=1"]
+        since = time.monotonic()  # the new master keeps systemd's watchdog fed
+        wait_until_sync(lambda: notify.count("WATCHDOG=1", since) >= 2, 10, "its pings")
+    finally:
+        new = psutil.Process(new_pid)
+        children = new.children(recursive=True)
+        new.terminate()
+        psutil.wait_procs([new, *children], timeout=30)
+    assert notify.states()[-1] == "STOPPING=1"
+
+
 @pytest.mark.skipif(shutil.which("systemd-socket-activate") is None, reason="needs systemd")
 def test_socket_activation_serves_the_inherited_listener(sockd: SockdLauncher) -> None:
     port = free_port()
