@@ -48,9 +48,10 @@ class ClusterSettings:
     bind: tuple[BindAddress, ...] = setting(
         (),
         flags=("--bind",),
-        metavar="HOST:PORT",
+        metavar="ADDRESS",
         reloadable=False,
-        help="Listen here instead of --host and --port; repeatable ([::1]:7001 for IPv6).",
+        help="Listen here instead of --host and --port; repeatable ([::1]:7001 for IPv6, "
+        "unix:PATH for a proxy on this host).",
     )
     graceful_timeout: float = setting(
         30.0,

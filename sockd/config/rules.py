@@ -54,7 +54,11 @@ def apply_rules(
 
 def _trusted_proxies_for_headers(facts: Facts) -> None:
     key = facts.value("cluster.sticky_key")
+    # A Unix socket's peers count as trusted proxies: its file mode decides who connects.
+    unix = any(bind.is_unix for bind in facts.settings.cluster.binds)
     if key in ("proxy-protocol", "forwarded") and not facts.value("cluster.trusted_proxy"):
+        if unix:
+            return
         raise ConfigError(
             f"{facts.written('cluster.sticky_key')} needs "
             f"{facts.ways('cluster.trusted_proxy')}: the proxies whose headers count"

@@ -140,3 +140,12 @@ def test_dev_refuses_daemon(
         "sockd: error: sockd dev runs in the foreground; sockd start --daemon runs in the "
         "background\n"
     )
+
+
+def test_a_unix_bind_stands_for_trusted_proxies(capsys: pytest.CaptureFixture[str]) -> None:
+    """Only the processes the socket file's mode admits can connect to a Unix socket: its
+    peers' PROXY or forwarded headers count without --trusted-proxy."""
+    argv = ["--sticky-key", "forwarded", "--bind", "unix:/run/sockd-app/app.sock"]
+    code, out, err = run(capsys, "config", str(EGGAPP), *argv)
+    assert code == 0, err
+    assert '"unix:/run/sockd-app/app.sock"' in out

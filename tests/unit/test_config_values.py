@@ -97,6 +97,6 @@ def test_file_values_become_immutable() -> None:
 
 
 def test_descriptions_for_the_reference() -> None:
-    assert describe(tuple[BindAddress, ...]) == "a list of HOST:PORT"
+    assert describe(tuple[BindAddress, ...]) == "a list of HOST:PORT or unix:PATH"
     assert describe(float | None) == "a number"
     assert describe(tuple[Choice, ...]) == "a list of 'ip', 'sid'"

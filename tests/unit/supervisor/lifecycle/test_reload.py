@@ -4,12 +4,15 @@ applies) what was in force, and an answer and READY=1 whatever happens, bugs inc
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
+from sockd.config.app_target import AppTarget
+from sockd.config.command_line import CommandLine
 from sockd.config.options import ClusterOptions, WorkerOptions
+from sockd.config.registry import Settings
 from sockd.errors import UserError
 from sockd.supervisor.lifecycle.live_options import LiveOptions
 from sockd.supervisor.lifecycle.reload import Reloader
@@ -18,8 +21,9 @@ from sockd.supervisor.lifecycle.worker_state import Worker, WorkerState
 from tests.unit.supervisor.fake_worker import FakeWorker
 
 START = ClusterOptions(
-    worker=WorkerOptions(app="app:sio", log_level="info"), workers=2, flags={"workers": 2}
-)
+    worker=WorkerOptions(Settings(), AppTarget("app:sio", Path(".")), "prod"),
+    flags=CommandLine("start"),
+).with_cluster(workers=2)
 
 
 class Target:
@@ -38,7 +42,7 @@ class Target:
     def switch_to(self, options: ClusterOptions) -> int:
         self.current = options
         self.generation += 1
-        self.count = options.workers
+        self.count = options.cluster.workers
         return self.generation
 
     def restore(self, options: ClusterOptions, slot_count: int) -> None:
@@ -88,13 +92,12 @@ def serving_workers(count: int) -> list[FakeWorker]:
     return workers
 
 
-def loader(calls: list[dict[str, Any]], fail: Exception | None = None) -> Any:
-    def load(flags: dict[str, Any], workers: int | None) -> ClusterOptions:
-        calls.append(dict(flags))
-        flags.clear()  # a careless loader must not hurt the next reload
+def loader(calls: list[CommandLine], fail: Exception | None = None) -> Any:
+    def load(flags: CommandLine, workers: int | None) -> ClusterOptions:
+        calls.append(flags)
         if fail is not None:
             raise fail
-        return dataclasses.replace(START, workers=workers or START.workers)
+        return START.with_cluster(workers=workers or START.cluster.workers)
 
     return load
 
@@ -122,6 +125,7 @@ def test_a_failed_successor_aborts_and_restores_what_was_in_force() -> None:
         assert "the new worker 1 failed to start: exit code 3" in outcome["error"]
         assert replace.replaced == [0, 1], "the roll stops at the first failure"
         assert target.restored == [(START, 3)], "the options and the slot count before it"
+        assert target.current is START
 
     asyncio.run(scenario())
 
@@ -129,11 +133,11 @@ def test_a_failed_successor_aborts_and_restores_what_was_in_force() -> None:
 def test_every_reload_reads_the_flags_it_was_started_with() -> None:
     async def scenario() -> None:
         target = Target(serving_workers(1))
-        calls: list[dict[str, Any]] = []
+        calls: list[CommandLine] = []
         reloader = Reloader(target, Replacements(target, {0}), loader(calls), Notices())
         for _ in range(2):
             assert not (await reloader.request())["ok"]
-        assert calls == [{"workers": 2}, {"workers": 2}]
+        assert calls == [START.flags, START.flags], "the start's, also after an abort"
 
     asyncio.run(scenario())
 
@@ -199,9 +203,7 @@ def test_live_options_apply_the_log_level_at_reload_and_at_restore() -> None:
         table = SlotTable[Worker](2)
         scaled: list[int] = []
         live = LiveOptions(START, table, scaled.append)
-        quiet = dataclasses.replace(
-            START, workers=3, worker=dataclasses.replace(START.worker, log_level="warning")
-        )
+        quiet = START.with_cluster(workers=3, log_level="warning")
         try:
             assert live.switch_to(quiet) == 1 and table.generation == 1
             assert root.level == logging.WARNING and scaled == [3]

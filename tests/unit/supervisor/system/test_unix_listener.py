@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from sockd.config.bind_address import BindAddress
+from sockd.config.bind import BindAddress
 from sockd.errors import StartupError
 from sockd.supervisor.system.listeners import Listeners, bind_listeners, describe
 from sockd.supervisor.system.unix_listener import bind_unix
@@ -57,8 +57,8 @@ def test_a_missing_directory_is_one_line(tmp_path: Path) -> None:
 
 def test_the_owner_removes_its_files_and_a_handed_over_one_does_not(tmp_path: Path) -> None:
     first, second = tmp_path / "a.sock", tmp_path / "b.sock"
-    listeners = bind_listeners([BindAddress.unix(str(first), "a"), BindAddress("127.0.0.1", 0)])
-    handed = bind_listeners([BindAddress.unix(str(second), "b")])
+    listeners = bind_listeners([BindAddress.unix(str(first)), BindAddress("127.0.0.1", 0)])
+    handed = bind_listeners([BindAddress.unix(str(second))])
     try:
         assert listeners.describe()[0] == f"unix:{first}"
         handed.disown()

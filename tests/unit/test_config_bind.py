@@ -1,4 +1,4 @@
-"""``--bind`` takes TCP addresses and Unix socket paths."""
+"""``--bind`` takes TCP addresses and Unix socket paths (``unix:PATH``)."""
 
 from __future__ import annotations
 
@@ -6,17 +6,17 @@ import os
 
 import pytest
 
-from sockd.config.bind_address import BindAddress
-from sockd.errors import UserError
+from sockd.config.bind import BindAddress
 
 
-def test_unix_paths_are_made_absolute() -> None:
+def test_unix_paths_are_made_absolute_and_written_back_as_given() -> None:
     assert BindAddress.parse("unix:/run/sockd-app/app.sock") == BindAddress(
         path="/run/sockd-app/app.sock"
     )
     relative = BindAddress.parse("unix:app.sock")
     assert relative.path == os.path.join(os.getcwd(), "app.sock")
     assert relative.is_unix and str(relative) == f"unix:{relative.path}"
+    assert BindAddress.parse(str(relative)) == relative, "the worker reads it back"
 
 
 def test_tcp_addresses_are_unchanged() -> None:
@@ -27,8 +27,12 @@ def test_tcp_addresses_are_unchanged() -> None:
 
 @pytest.mark.parametrize(
     ("text", "message"),
-    [("unix:", "expected unix:PATH"), ("unix:/" + "x" * 120, "at most 107 bytes")],
+    [
+        ("unix:", "expected unix:PATH"),
+        ("unix:/" + "x" * 120, "at most 107 bytes"),
+        ("nowhere", "expected HOST:PORT or unix:PATH"),
+    ],
 )
-def test_bad_unix_paths_are_one_line(text: str, message: str) -> None:
-    with pytest.raises(UserError, match=message):
+def test_bad_addresses_say_what_is_wrong(text: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
         BindAddress.parse(text)
