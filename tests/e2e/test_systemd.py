@@ -22,7 +22,14 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.harness import REPO_ROOT, Client, SockdLauncher, free_port, wait_until_sync
+from tests.harness import (
+    REPO_ROOT,
+    Client,
+    SockdLauncher,
+    free_port,
+    sockd_status,
+    wait_until_sync,
+)
 
 
 class NotifySocket:
@@ -194,6 +201,39 @@ def test_socket_activation_serves_the_inherited_listener(sockd: SockdLauncher) -
         if c.status == psutil.CONN_LISTEN
     ]
     assert listening == [port]
+
+
+@pytest.mark.skipif(shutil.which("systemd-socket-activate") is None, reason="needs systemd")
+def test_activated_masters_are_named_and_shown_by_the_port_they_serve(
+    sockd: SockdLauncher,
+) -> None:
+    """Without --title, an activated sockd is sockd-PORT of the listener systemd passed (it
+    used to take the configured port: two activated sockd collided) and status shows it."""
+    configured = free_port()
+    activated = [free_port(), free_port()]
+    servers = [
+        sockd(
+            port=configured,
+            wait_ready=False,
+            prefix=["systemd-socket-activate", "-l", f"127.0.0.1:{port}"],
+        )
+        for port in activated
+    ]
+
+    async def first_connection(port: int) -> str:
+        client = Client(port, "127.0.11.3", ["websocket"])
+        await client.connect(timeout=30)
+        try:
+            return await client.call("echo", port)
+        finally:
+            await client.close()
+
+    for server, port in zip(servers, activated, strict=True):
+        server.wait_for_line(f"Listening on 127.0.0.1:{port}", timeout=10)
+        assert asyncio.run(first_connection(port)) == port
+        status = sockd_status("--title", f"sockd-{port}")
+        assert status["title"] == f"sockd-{port}"
+        assert status["master"]["binds"] == [f"127.0.0.1:{port}"]
 
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="needs systemd-analyze")
