@@ -98,9 +98,9 @@ def _inherited_listeners(inheritance: Inheritance | None) -> Listeners | None:
     """The listeners of the master this one replaces, else systemd's, else None."""
     if inheritance is not None:
         sockets = adopt(inheritance.listeners, "the previous master")
-        return Listeners(sockets, list(inheritance.owned_paths), inherited=True)
+        return Listeners(sockets, list(inheritance.owned_paths))
     activated = activated_listeners(dict(os.environ))
-    return Listeners(activated, inherited=True) if activated else None
+    return Listeners(activated) if activated else None
 
 
 @contextlib.contextmanager

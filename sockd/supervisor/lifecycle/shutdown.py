@@ -70,12 +70,16 @@ async def _wait_for_exit(
 
 
 async def settle(
-    waiting: Callable[[], int], expire: Callable[[], None], bound: float, grace: float
+    waiting: Callable[[], int],
+    expire: Callable[[], None],
+    bound: float,
+    grace: float,
+    poll: float = POLL,
 ) -> None:
     """Wait (up to ``bound``) until no accepted connection waits for a worker, then ``grace``
     more, so the last ones handed over finish their handshake before the workers drain."""
     deadline = time.monotonic() + bound
     while waiting() and time.monotonic() < deadline:
         expire()
-        await asyncio.sleep(POLL)
+        await asyncio.sleep(poll)
     await asyncio.sleep(grace)

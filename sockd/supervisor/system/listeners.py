@@ -28,8 +28,6 @@ class Listeners:
     #: Paths of Unix sockets this master owns (bound, or inherited from the master it
     #: replaced); never systemd's, which outlive the service.
     owned_paths: list[str] = field(default_factory=list)
-    #: Passed by systemd or by a previous master, rather than bound here.
-    inherited: bool = False
 
     def describe(self) -> list[str]:
         return [describe(sock) for sock in self.sockets]
