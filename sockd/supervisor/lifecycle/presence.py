@@ -67,6 +67,9 @@ class Presence:
     def listeners(self) -> Listeners:
         return self._listeners
 
+    def holds_title(self) -> bool:
+        return self._title.held
+
     def pause_accepting(self) -> None:
         self._acceptor.pause()
 

@@ -54,6 +54,7 @@ class UpgradeHost(Protocol):
     """What the old master lends to a handover."""
 
     def listeners(self) -> Listeners: ...
+    def holds_title(self) -> bool: ...
     def pause_accepting(self) -> None: ...
     def resume_accepting(self) -> None: ...
     async def release_title(self) -> None: ...
@@ -85,10 +86,10 @@ class Upgrader:
         """SIGUSR2 arrived: start a new master, unless that cannot be done now."""
         if self._handed_over:
             log.warning("received SIGUSR2: already handed over to a new master")
-        elif self.busy and self._process is not None:
-            log.warning(
-                "received SIGUSR2: a new master (pid %d) is already starting", self._process.pid
-            )
+        elif self.busy:
+            log.warning("received SIGUSR2: a new master is already starting")
+        elif not self._host.holds_title():
+            log.warning("received SIGUSR2: this master has not taken over from the last one yet")
         elif os.getpid() == 1:
             log.error(
                 "received SIGUSR2: as PID 1 (a container's init) the master cannot hand over, "

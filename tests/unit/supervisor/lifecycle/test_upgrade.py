@@ -19,9 +19,13 @@ class Host:
     def __init__(self, listener: socket.socket) -> None:
         self._listeners = Listeners([listener], owned_paths=["/run/x.sock"])
         self.did: list[str] = []
+        self.titled = True
 
     def listeners(self) -> Listeners:
         return self._listeners
+
+    def holds_title(self) -> bool:
+        return self.titled
 
     def pause_accepting(self) -> None:
         self.did.append("pause")
@@ -142,6 +146,18 @@ def test_a_new_master_that_dies_before_taking_over_gives_the_title_back() -> Non
             master.link.close()  # gone
             await asyncio.wait_for(upgrader._task, 1.0)  # type: ignore[arg-type]
             assert host.did == ["pause", "release", "reclaim", "resume"]
+
+    asyncio.run(scenario())
+
+
+def test_a_master_still_taking_over_does_not_start_another() -> None:
+    async def scenario() -> None:
+        with socket.create_server(("127.0.0.1", 0)) as listener:
+            spawn, host = Started(), Host(listener)
+            host.titled = False
+            Upgrader(host, COMMAND, spawn).start()  # type: ignore[arg-type]
+            await asyncio.sleep(0)
+            assert spawn.masters == []
 
     asyncio.run(scenario())
 
