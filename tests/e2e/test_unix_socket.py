@@ -11,9 +11,12 @@ replaced at start, a live server's is refused, and the file goes at the stop.
 from __future__ import annotations
 
 import asyncio
+import shutil
 import socket
 import stat
+import tempfile
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
@@ -33,18 +36,22 @@ from tests.harness import (
 CLIENTS = 40
 
 
-def socket_path(tmp_path: Path) -> Path:
-    # A short path: sun_path holds 107 bytes, and pytest's tmp paths are long.
-    directory = Path("/tmp") / f"sockd-unix-{tmp_path.name[-20:]}"
-    directory.mkdir(mode=0o700, exist_ok=True)
-    return directory / "app.sock"
+@pytest.fixture
+def socket_path() -> Iterator[Path]:
+    """Where the socket goes: a short path (sun_path holds 107 bytes, and pytest's tmp
+    paths are long) in a private directory removed afterwards."""
+    directory = Path(tempfile.mkdtemp(prefix="sockd-unix-"))
+    try:
+        yield directory / "app.sock"
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 @pytest.mark.timeout(120)
 def test_nginx_reaches_the_app_over_the_unix_socket_and_clients_spread(
-    sockd: SockdLauncher, tmp_path: Path
+    sockd: SockdLauncher, tmp_path: Path, socket_path: Path
 ) -> None:
-    path = socket_path(tmp_path)
+    path = socket_path
     proc = sockd(
         "--sticky-key", "forwarded",
         bind=[f"127.0.0.1:{free_port()}", f"unix:{path}"], workers=3,
@@ -70,8 +77,10 @@ def test_nginx_reaches_the_app_over_the_unix_socket_and_clients_spread(
 
 
 @pytest.mark.timeout(90)
-def test_a_socketio_client_on_the_unix_socket_itself(sockd: SockdLauncher, tmp_path: Path) -> None:
-    path = socket_path(tmp_path)
+def test_a_socketio_client_on_the_unix_socket_itself(
+    sockd: SockdLauncher, socket_path: Path
+) -> None:
+    path = socket_path
     with socket.socket(socket.AF_UNIX) as dead:
         dead.bind(str(path))  # what a killed master leaves behind: nobody listens
     proc = sockd(app=ECHO_APP, bind=[f"127.0.0.1:{free_port()}", f"unix:{path}"], workers=2)
