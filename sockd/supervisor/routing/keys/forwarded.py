@@ -42,16 +42,18 @@ def forwarded_chain(head: bytes) -> list[str]:
 
 def parse_hop(hop: str) -> tuple[str, int] | None:
     """``(host, port)`` of one hop (``1.2.3.4``, ``1.2.3.4:5``, ``[::1]:5``, ``::1``)."""
-    port = 0
+    port_text = ""
     if hop.startswith("["):
-        host, _, rest = hop[1:].partition("]")
-        if rest.startswith(":") and rest[1:].isdigit():
-            port = int(rest[1:])
+        host, closed, rest = hop[1:].partition("]")
+        if not closed or rest[:1] not in ("", ":"):
+            return None
+        port_text = rest[1:]
     elif hop.count(":") == 1:
         host, _, port_text = hop.partition(":")
-        port = int(port_text) if port_text.isdigit() else 0
     else:
         host = hop
+    # Not digits: RFC 7239's obfuscated ports (``_abc``) and anything else count as none.
+    port = int(port_text) if port_text.isascii() and port_text.isdigit() else 0
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
