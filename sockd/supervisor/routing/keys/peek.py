@@ -104,6 +104,14 @@ class PeekStage:
         except Refused as exc:
             self._drop(peek, str(exc))
             return
+        except Exception:
+            # A parser bug: left alone, the still-readable socket would call us again on
+            # every turn of the loop until the deadline.
+            log.exception(
+                "closing connection from %s: reading its first bytes failed", peek.meta.peer_host
+            )
+            self._drop(peek, None)
+            return
         if verdict is None:
             if len(data) >= self._limit:
                 self._drop(peek, f"nothing usable in its first {self._limit} bytes")
