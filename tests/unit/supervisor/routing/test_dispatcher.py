@@ -15,11 +15,21 @@ from collections.abc import Iterator
 
 import pytest
 
+from sockd.supervisor.routing import dispatcher as dispatcher_module
 from sockd.supervisor.routing.dispatcher import Dispatcher
 from sockd.supervisor.routing.hashing import RendezvousHash
 from sockd.wire.handoff import Handoff, receive_handoff
+from tests.unit.clocks import ManualClock
 
 SECRET = b"s" * 16
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> ManualClock:
+    """The dispatcher's clock, moved by the test: wait bounds pass without sleeping."""
+    clock = ManualClock()
+    monkeypatch.setattr(dispatcher_module, "time", clock)
+    return clock
 
 
 @pytest.fixture
@@ -106,7 +116,7 @@ def test_connection_waits_for_its_slot_to_become_ready(listener: socket.socket) 
 
 
 def test_connection_falls_back_to_the_next_ready_slot_after_its_wait(
-    listener: socket.socket,
+    listener: socket.socket, clock: ManualClock
 ) -> None:
     async def scenario() -> None:
         dispatcher = make_dispatcher(3, queue_timeout=0.2)
@@ -118,8 +128,10 @@ def test_connection_falls_back_to_the_next_ready_slot_after_its_wait(
         dispatcher.dispatch(accepted.detach(), Handoff(host, 1))
         assert dispatcher.pending(0) == 1
         dispatcher.expire()
+        clock.advance(0.19)
+        dispatcher.expire()
         assert dispatcher.pending(0) == 1, "must not fall back before the wait bound"
-        await asyncio.sleep(0.25)
+        clock.advance(0.02)
         dispatcher.expire()
         assert dispatcher.pending(0) == 0
         received = receive_handoff(worker)
@@ -129,12 +141,14 @@ def test_connection_falls_back_to_the_next_ready_slot_after_its_wait(
     asyncio.run(scenario())
 
 
-def test_connection_is_closed_when_no_slot_is_ready(listener: socket.socket) -> None:
+def test_connection_is_closed_when_no_slot_is_ready(
+    listener: socket.socket, clock: ManualClock
+) -> None:
     async def scenario() -> None:
         dispatcher = make_dispatcher(2, queue_timeout=0.1)
         client, accepted = connect(listener)
         dispatcher.dispatch(accepted.detach(), Handoff("127.0.0.9", 1))
-        await asyncio.sleep(0.15)
+        clock.advance(0.11)
         dispatcher.expire()
         assert client.recv(1) == b"", "the client sees the connection closed"
         assert dispatcher.dropped == 1
@@ -162,7 +176,7 @@ def test_full_channel_holds_connections_until_the_worker_reads(listener: socket.
             try:
                 received = receive_handoff(worker)
             except BlockingIOError:
-                await asyncio.sleep(0.01)  # let the loop run the writer callback
+                await asyncio.sleep(0)  # a turn of the loop runs the writer callback
                 continue
             assert received is not None
             socket.close(received[0])
