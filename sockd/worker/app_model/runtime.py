@@ -58,6 +58,8 @@ class NamespaceRuntime:
         self._routes = routes
         self._sessions = sessions
         self._connections: dict[str, Connection] = {}
+        #: Sockets whose connection middleware is still deciding.
+        self._handshakes: set[str] = set()
 
     def bind(self, server: socketio.AsyncServer) -> None:
         server.on("connect", self.on_connect, namespace=self.namespace)
@@ -66,7 +68,18 @@ class NamespaceRuntime:
 
     # -- connect and disconnect -------------------------------------------
 
-    async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> bool:
+    async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> bool | None:
+        if sid in self._connections or sid in self._handshakes:
+            # python-socketio hands a client's EVENT named "connect" to this handler too
+            # (its environ is whatever the client sent); a handshake's sid is new.
+            return None
+        self._handshakes.add(sid)
+        try:
+            return await self._handshake(sid, environ, auth)
+        finally:
+            self._handshakes.discard(sid)
+
+    async def _handshake(self, sid: str, environ: dict[str, Any], auth: Any) -> bool:
         request = Request.from_environ(environ)
         ctx = Context(
             app=self.app,
@@ -134,10 +147,14 @@ class NamespaceRuntime:
             )
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
+        server = self.app.io.server
+        if server.manager.is_connected(sid, self.namespace):
+            # A client's EVENT named "disconnect" (python-socketio hands it to this handler
+            # too); a real disconnect marks the socket as leaving before it calls here.
+            return
         connection = self._connections.pop(sid, None)
         if connection is None:
             return
-        server = self.app.io.server
         reason = socketio_reason(reason, engine_session_open(server, sid, self.namespace))
         for event in ("disconnecting", "disconnect"):
             handler = self._routes.get(event)
