@@ -5,10 +5,7 @@ piece that is missing or broken."""
 from __future__ import annotations
 
 import asyncio
-import importlib
-import sys
-import textwrap
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,27 +19,8 @@ from sockd.worker.app_model.loader import (
     optional_module,
 )
 
+#: The ``write`` fixture (tests/unit/worker/app_model/conftest.py).
 Write = Callable[[str, str], None]
-
-
-@pytest.fixture
-def app_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """An empty app directory; its ``app`` package is forgotten again afterwards."""
-    monkeypatch.setattr(sys, "path", list(sys.path))
-    yield tmp_path
-    for name in [name for name in sys.modules if name == "app" or name.startswith("app.")]:
-        del sys.modules[name]
-
-
-@pytest.fixture
-def write(app_root: Path) -> Write:
-    def write(relative: str, source: str) -> None:
-        path = app_root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(source))
-        importlib.invalidate_caches()
-
-    return write
 
 
 def controllers(root: Path) -> Any:
