@@ -14,10 +14,9 @@ import signal
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import uvloop
 
@@ -67,7 +66,7 @@ class Results:
     seconds: float = 0.0
 
 
-def _run_async(coro: Coroutine[Any, Any, dict[str, float]]) -> dict[str, float]:
+def _run_async(coro: Awaitable[dict[str, float]]) -> dict[str, float]:
     """Run one measurement on uvloop, bounded; SIGINT or SIGTERM end it as Ctrl-C would.
 
     Signals go through the loop: a KeyboardInterrupt raised by a Python-level handler in

@@ -21,6 +21,7 @@ import socket
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import psutil
@@ -166,7 +167,7 @@ class Nginx(System):
                 for p, log in zip(ports, logs, strict=True)
             ]
             for p, log, proc in zip(ports, logs, started, strict=True):
-                wait_for(lambda p=p: probe(p), f"uvicorn on {p}", START_TIMEOUT, proc, log)
+                wait_for(partial(probe, p), f"uvicorn on {p}", START_TIMEOUT, proc, log)
             backends = [psutil.Process(proc.pid) for proc in started]
             port = free_port()
             tmp.chmod(0o755)  # nginx's workers run unprivileged when we are root

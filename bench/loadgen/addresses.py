@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import TypeVar, cast
+from typing import TypeVar
 
 P = TypeVar("P", bound=asyncio.BaseProtocol)
 
@@ -30,4 +30,4 @@ async def connect_from(
     """
     loop = asyncio.get_running_loop()
     transport, protocol = await loop.create_connection(factory, host, port, local_addr=(source, 0))
-    return cast(asyncio.Transport, transport), protocol
+    return transport, protocol

@@ -134,7 +134,8 @@ def _parse(buffer: bytes) -> tuple[int, bytes, int] | None:
         if len(buffer) - start < length:
             return None
         return status, buffer[start : start + length], start + length
-    body, pos = [], start
+    body: list[bytes] = []
+    pos = start
     while True:
         line_end = buffer.find(b"\r\n", pos)
         if line_end < 0:
