@@ -50,6 +50,8 @@ fi
 if (($#)); then
     exec .venv/bin/pytest -q "$@"
 fi
+# Types first: a type error fails in seconds, before minutes of tests.
+.venv/bin/mypy
 .venv/bin/pytest -q
 
 # The oldest uvicorn that pyproject.toml admits: sockd/worker/hosting/uvicorn_adapter.py uses
