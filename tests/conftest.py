@@ -1,4 +1,5 @@
-"""Fixtures: a real redis-server on a free port, and a factory of real sockd masters.
+"""Fixtures: a real redis-server on a free port, a factory of real sockd masters, and what
+each test gets of its own: free ports, loopback source addresses, a runtime directory.
 
 The helpers they use (and that tests import) live in tests/harness.py.
 """
@@ -11,12 +12,20 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.harness import SockdLauncher, free_port, redis_answers, stop_process
+from tests.harness import (
+    LoopbackNetworks,
+    SockdLauncher,
+    SourceAddresses,
+    free_port,
+    private_runtime_dir,
+    redis_answers,
+    stop_process,
+)
 
 
 @contextlib.contextmanager
@@ -74,7 +83,7 @@ def private_redis(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]
 def session_runtime_dir() -> Iterator[Path]:
     """Every sockd of the suite keeps its control socket and pid file in a private directory,
     so masters a test kills leave nothing behind in /run/sockd. Tests that need one of their
-    own use ``private_runtime_dir``."""
+    own use ``runtime_dir``."""
     directory = Path(tempfile.mkdtemp(prefix="sockd-suite-"))
     saved = {name: os.environ.pop(name, None) for name in ("XDG_RUNTIME_DIR", "RUNTIME_DIRECTORY")}
     os.environ["XDG_RUNTIME_DIR"] = str(directory)
@@ -106,3 +115,32 @@ def sockd_module() -> Iterator[SockdLauncher]:
         yield launcher
     finally:
         launcher.close()
+
+
+# --------------------------------------------------------------------------- a test's own
+
+
+@pytest.fixture(scope="session")
+def loopback_networks() -> LoopbackNetworks:
+    return LoopbackNetworks()
+
+
+@pytest.fixture
+def source_addresses(loopback_networks: LoopbackNetworks) -> SourceAddresses:
+    """This test's own loopback source addresses (``source_addresses(n)``: the first n)."""
+    return SourceAddresses(loopback_networks)
+
+
+@pytest.fixture(name="free_port")
+def free_port_fixture() -> Callable[..., int]:
+    """``free_port(host="127.0.0.1")``: a port nothing listens on, never handed out before
+    in this run (tests/harness.py)."""
+    return free_port
+
+
+@pytest.fixture
+def runtime_dir(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A private ``XDG_RUNTIME_DIR`` for this test, so ``sockd stop|reload|status`` (and the
+    titles they look up) see only this test's masters."""
+    with private_runtime_dir(monkeypatch) as directory:
+        yield directory

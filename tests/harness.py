@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import json
 import os
 import re
@@ -44,12 +45,23 @@ ALL_TRANSPORTS = (["polling"], ["websocket"], ["polling", "websocket"])
 # --------------------------------------------------------------------------- addresses
 
 
+#: Every port free_port() handed out in this run.
+_handed_out_ports: set[int] = set()
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port nothing listens on right now (the kernel picks it)."""
+    """A TCP port nothing listens on right now (the kernel picks it), and never handed out
+    before in this run: the kernel offers a port again once its probe socket is closed, so
+    two calls in a row could otherwise name the same port."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
+    for _ in range(100):
+        with socket.socket(family, socket.SOCK_STREAM) as sock:
+            sock.bind((host, 0))
+            port = int(sock.getsockname()[1])
+        if port not in _handed_out_ports:
+            _handed_out_ports.add(port)
+            return port
+    raise AssertionError(f"no new free port on {host} after 100 tries")
 
 
 def free_port_both(v4: str = "127.0.0.1", v6: str = "::1") -> int:
@@ -80,6 +92,51 @@ def has_ipv6_loopback() -> bool:
 def source_addresses(count: int) -> list[str]:
     """``count`` distinct loopback source addresses, so the master sees distinct clients."""
     return [f"127.0.{i // 250}.{2 + i % 250}" for i in range(count)]
+
+
+#: Where the session's loopback networks start: above 127.0.x.y, which the
+#: ``source_addresses`` function below hands out (to tests not converted to the fixture yet).
+FIRST_NETWORK = ipaddress.IPv4Network("127.1.0.0/24")
+LOOPBACK = ipaddress.IPv4Network("127.0.0.0/8")
+
+
+class LoopbackNetworks:
+    """The session's /24 networks of 127.0.0.0/8, each handed out once."""
+
+    def __init__(self) -> None:
+        self._next = FIRST_NETWORK
+
+    def take(self) -> ipaddress.IPv4Network:
+        network = self._next
+        assert network.subnet_of(LOOPBACK), "the session used up 127.0.0.0/8"
+        self._next = ipaddress.IPv4Network((int(network.network_address) + 256, 24))
+        return network
+
+
+class SourceAddresses:
+    """One test's loopback source addresses: to the master, each is another client.
+
+    ``source_addresses(n)`` is the first ``n`` of them, the same on every call; no other
+    test of the session gets any of them, so two tests never share a client address (and
+    so a worker) by accident. ``network()`` is a further /24 of the test's own, for a
+    ``--trusted-proxy`` range to connect from.
+    """
+
+    #: Hosts .2 to .250 of each /24.
+    HOSTS = range(2, 251)
+
+    def __init__(self, networks: LoopbackNetworks) -> None:
+        self._networks = networks
+        self._addresses: list[str] = []
+
+    def __call__(self, count: int) -> list[str]:
+        while len(self._addresses) < count:
+            network = self._networks.take()
+            self._addresses += [str(network[host]) for host in self.HOSTS]
+        return self._addresses[:count]
+
+    def network(self) -> ipaddress.IPv4Network:
+        return self._networks.take()
 
 
 # --------------------------------------------------------------------------- waiting
