@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,13 +24,11 @@ from tests.harness import (
     OPS_APP,
     DaemonSockd,
     SockdLauncher,
+    SourceAddresses,
     alive,
-    free_port,
     open_clients,
-    private_runtime_dir,
     run_sockd,
     sockd_status,
-    source_addresses,
     wait_until,
     wait_until_sync,
 )
@@ -39,11 +37,7 @@ WORKERS = 2
 CLIENTS = 8
 TITLE = "ctl-test"
 
-
-@pytest.fixture(autouse=True)
-def runtime_dir(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    with private_runtime_dir(monkeypatch) as directory:
-        yield directory
+pytestmark = pytest.mark.usefixtures("runtime_dir")
 
 
 @pytest.fixture
@@ -72,7 +66,11 @@ def totals(status: dict[str, Any], field: str) -> int:
 
 @pytest.mark.timeout(120)
 def test_daemon_is_started_watched_and_stopped_over_the_control_socket(
-    runtime_dir: Path, tmp_path: Path, daemons: list[DaemonSockd]
+    runtime_dir: Path,
+    tmp_path: Path,
+    daemons: list[DaemonSockd],
+    free_port: Callable[[], int],
+    source_addresses: SourceAddresses,
 ) -> None:
     port = free_port()
     daemon = DaemonSockd(
@@ -162,7 +160,7 @@ def test_daemon_is_started_watched_and_stopped_over_the_control_socket(
 
 @pytest.mark.timeout(90)
 def test_daemon_that_cannot_start_says_why_and_leaves_nothing(
-    runtime_dir: Path, tmp_path: Path, daemons: list[DaemonSockd]
+    runtime_dir: Path, tmp_path: Path, daemons: list[DaemonSockd], free_port: Callable[[], int]
 ) -> None:
     """The launcher waits for the daemon's verdict: a broken app is one error line, exit 3."""
     daemon = DaemonSockd(

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -20,8 +18,7 @@ from tests.harness import (
     Client,
     SockdLauncher,
     SockdProcess,
-    private_runtime_dir,
-    source_addresses,
+    SourceAddresses,
     wait_until,
     worker_map,
 )
@@ -33,11 +30,7 @@ GROW = 150
 REPLACING = re.compile(r"worker (\d+) \(pid (\d+)\) is being replaced: recycling: (.*)")
 EXITED = re.compile(r"worker (\d+) \(pid (\d+)\) exited")
 
-
-@pytest.fixture(autouse=True)
-def runtime_dir(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    with private_runtime_dir(monkeypatch) as directory:
-        yield directory
+pytestmark = pytest.mark.usefixtures("runtime_dir")
 
 
 def recycled_one_at_a_time(proc: SockdProcess, since: int) -> list[tuple[int, int, str]]:
@@ -59,7 +52,9 @@ def recycled_one_at_a_time(proc: SockdProcess, since: int) -> list[tuple[int, in
 
 
 @pytest.mark.timeout(120)
-def test_max_memory_recycles_grown_workers_one_at_a_time(sockd: SockdLauncher) -> None:
+def test_max_memory_recycles_grown_workers_one_at_a_time(
+    sockd: SockdLauncher, source_addresses: SourceAddresses
+) -> None:
     proc = sockd("--max-memory", str(MAX_MEMORY), app=OPS_APP, workers=WORKERS)
     slots = proc.slot_pids()
     slot_of = {pid: slot for slot, pid in slots.items()}

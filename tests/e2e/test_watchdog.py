@@ -7,17 +7,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from tests.harness import (
     OPS_APP,
     SockdLauncher,
+    SourceAddresses,
     connect_client,
     log_time,
-    private_runtime_dir,
     sockd_status,
     wait_until,
 )
@@ -27,21 +25,19 @@ TIMEOUT = 3.0
 HEARTBEAT_INTERVAL = 1.0
 TITLE = "watchdog-test"
 
-
-@pytest.fixture(autouse=True)
-def runtime_dir(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    with private_runtime_dir(monkeypatch) as directory:
-        yield directory
+pytestmark = pytest.mark.usefixtures("runtime_dir")
 
 
 @pytest.mark.timeout(90)
-def test_blocked_loop_is_replaced_and_idle_worker_is_not(sockd: SockdLauncher) -> None:
+def test_blocked_loop_is_replaced_and_idle_worker_is_not(
+    sockd: SockdLauncher, source_addresses: SourceAddresses
+) -> None:
     proc = sockd("--title", TITLE, "--timeout", str(TIMEOUT), app=OPS_APP, workers=2)
     slots = proc.slot_pids()
 
     async def block_one() -> tuple[int, int]:
         """Block the loop of the worker serving one client; its (slot, replacement pid)."""
-        client = await connect_client(proc.port, "127.0.9.9", ["websocket"])
+        client = await connect_client(proc.port, source_addresses(1)[0], ["websocket"])
         try:
             victim_pid = (await client.whoami())["pid"]
             victim = next(slot for slot, pid in slots.items() if pid == victim_pid)
