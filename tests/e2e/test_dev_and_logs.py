@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +16,8 @@ import pytest
 from tests.harness import (
     OPS_APP,
     SockdLauncher,
+    SourceAddresses,
     connect_client,
-    private_runtime_dir,
-    source_addresses,
     wait_until,
     wait_until_sync,
     worker_map,
@@ -37,21 +35,24 @@ async def version(sid, data=None):
 """
 
 
+pytestmark = pytest.mark.usefixtures("runtime_dir")
+
+
 @pytest.fixture(autouse=True)
-def runtime_dir(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def no_bytecode(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
-    with private_runtime_dir(monkeypatch) as directory:
-        yield directory
 
 
 @pytest.mark.timeout(90)
-def test_dev_reloads_when_a_source_file_changes(sockd: SockdLauncher, tmp_path: Path) -> None:
+def test_dev_reloads_when_a_source_file_changes(
+    sockd: SockdLauncher, tmp_path: Path, source_addresses: SourceAddresses
+) -> None:
     source = tmp_path / "dev_app.py"
     source.write_text(DEV_APP.format(version="one"))
     proc = sockd("--app-dir", str(tmp_path), command="dev", app="dev_app:sio", workers=1)
 
     async def scenario() -> None:
-        client = await connect_client(proc.port, "127.0.8.8", ["websocket"])
+        client = await connect_client(proc.port, source_addresses(1)[0], ["websocket"])
         try:
             assert await client.call("version") == "one"
             mark = proc.line_count()
@@ -75,7 +76,7 @@ def json_lines(path: Path) -> list[dict[str, Any]]:
 
 @pytest.mark.timeout(90)
 def test_json_log_file_is_reopened_by_every_process_on_sigusr1(
-    sockd: SockdLauncher, tmp_path: Path
+    sockd: SockdLauncher, tmp_path: Path, source_addresses: SourceAddresses
 ) -> None:
     log = tmp_path / "sockd.log"
     proc = sockd(

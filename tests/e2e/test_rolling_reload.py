@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import re
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,12 +21,11 @@ from tests.harness import (
     Client,
     SockdLauncher,
     SockdProcess,
+    SourceAddresses,
     log_time,
     open_clients,
-    private_runtime_dir,
     run_sockd,
     sockd_status,
-    source_addresses,
     wait_until,
     worker_map,
 )
@@ -70,12 +68,13 @@ app = socketio.ASGIApp(sio, other_asgi_app=plain_http)
 """
 
 
+pytestmark = pytest.mark.usefixtures("runtime_dir")
+
+
 @pytest.fixture(autouse=True)
-def runtime_dir(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def no_bytecode(monkeypatch: pytest.MonkeyPatch) -> None:
     # Rewritten sources must be read anew even within the second of their last compile.
     monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
-    with private_runtime_dir(monkeypatch) as directory:
-        yield directory
 
 
 def write_app(directory: Path, version: str, broken: bool = False) -> None:
@@ -95,7 +94,7 @@ def switch_times(proc: SockdProcess, since: int) -> dict[int, float]:
 
 @pytest.mark.timeout(150)
 def test_rolling_reload_loses_no_connection_and_disturbs_one_slot_at_a_time(
-    sockd: SockdLauncher, tmp_path: Path
+    sockd: SockdLauncher, tmp_path: Path, source_addresses: SourceAddresses
 ) -> None:
     write_app(tmp_path, "one")
     proc = sockd(
@@ -211,7 +210,9 @@ def test_rolling_reload_loses_no_connection_and_disturbs_one_slot_at_a_time(
 
 
 @pytest.mark.timeout(60)
-def test_reload_command_scales_and_reports(sockd: SockdLauncher) -> None:
+def test_reload_command_scales_and_reports(
+    sockd: SockdLauncher, source_addresses: SourceAddresses
+) -> None:
     """``sockd reload --workers N`` rolls and sets the count; the reply names it."""
     proc = sockd("--title", TITLE, app="tests.apps.ops_app:app", workers=1)
     done = run_sockd("reload", "--title", TITLE, "--workers", "2", timeout=60)
@@ -221,11 +222,11 @@ def test_reload_command_scales_and_reports(sockd: SockdLauncher) -> None:
     assert status["master"]["workers"] == 2
     assert sorted(row["slot"] for row in status["workers"] if row["serving"]) == [0, 1]
     assert all(row["generation"] == 1 for row in status["workers"])
-    asyncio.run(open_clients_smoke(proc.port))
+    asyncio.run(open_clients_smoke(proc.port, source_addresses(4)))
 
 
-async def open_clients_smoke(port: int) -> None:
-    async with open_clients(port, source_addresses(4), ["websocket"]) as clients:
+async def open_clients_smoke(port: int, sources: list[str]) -> None:
+    async with open_clients(port, sources, ["websocket"]) as clients:
         assert all(c.connected for c in clients)
 
 

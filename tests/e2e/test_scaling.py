@@ -12,7 +12,6 @@ import asyncio
 import math
 import re
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,10 +19,9 @@ import pytest
 from tests.harness import (
     OPS_APP,
     SockdLauncher,
-    private_runtime_dir,
+    SourceAddresses,
     run_sockd,
     sockd_status,
-    source_addresses,
     worker_map,
 )
 
@@ -31,15 +29,13 @@ WORKERS = 3
 ADDRESSES = 1000
 TITLE = "scale-test"
 
-
-@pytest.fixture(autouse=True)
-def runtime_dir(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    with private_runtime_dir(monkeypatch) as directory:
-        yield directory
+pytestmark = pytest.mark.usefixtures("runtime_dir")
 
 
 @pytest.mark.timeout(120)
-def test_ttin_then_ttou_moves_only_the_new_slots_share(sockd: SockdLauncher) -> None:
+def test_ttin_then_ttou_moves_only_the_new_slots_share(
+    sockd: SockdLauncher, source_addresses: SourceAddresses
+) -> None:
     proc = sockd("--title", TITLE, app=OPS_APP, workers=WORKERS)
     sources = source_addresses(ADDRESSES)
     before = asyncio.run(worker_map(proc.port, sources))
@@ -75,7 +71,10 @@ BROKEN_ON_DISK = 'raise RuntimeError("the release on disk is broken")\n'
 
 @pytest.mark.timeout(120)
 def test_slots_added_while_the_app_fails_to_import_leave_the_master_serving(
-    sockd: SockdLauncher, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    sockd: SockdLauncher,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    source_addresses: SourceAddresses,
 ) -> None:
     """SIGTTIN, or ``reload -w N+1``, while the app on disk fails to import used to kill
     the master (a KeyError in the dispatcher), and every worker with it."""
