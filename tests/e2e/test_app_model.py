@@ -25,6 +25,7 @@ from tests.harness import (
     Client,
     SockdLauncher,
     SockdProcess,
+    SourceAddresses,
     starlette_session_cookie,
 )
 
@@ -46,10 +47,14 @@ async def connected(port: int, ip: str, **options: Any) -> Client:
     return await client.connect()
 
 
-def test_onion_order_at_connect_packet_and_disconnect(server: SockdProcess) -> None:
+def test_onion_order_at_connect_packet_and_disconnect(
+    server: SockdProcess, source_addresses: SourceAddresses
+) -> None:
+    [ip] = source_addresses(1)
+
     async def scenario() -> None:
-        first = await connected(server.port, "127.0.9.2")
-        witness = await connected(server.port, "127.0.9.2")  # same address: same worker
+        first = await connected(server.port, ip)
+        witness = await connected(server.port, ip)  # same address: same worker
         try:
             pong = await first.call("ping", (1, 2))
             assert pong["args"] == [1, 2]
@@ -110,17 +115,19 @@ async def refusal(port: int, ip: str, auth: dict[str, Any]) -> dict[str, Any]:
     ],
 )
 def test_connection_middleware_rejects(
-    server: SockdProcess, deny: str, expected: dict[str, Any]
+    server: SockdProcess, deny: str, expected: dict[str, Any], source_addresses: SourceAddresses
 ) -> None:
     mark = server.line_count()
-    assert run(refusal(server.port, "127.0.9.3", {"deny": deny})) == expected
+    assert run(refusal(server.port, source_addresses(1)[0], {"deny": deny})) == expected
     if deny == "crash":  # an unexpected error is logged with its traceback
         server.wait_for_line("RuntimeError: gate crashed", timeout=10, since=mark)
 
 
-def test_controllers_acks_and_errors(server: SockdProcess) -> None:
+def test_controllers_acks_and_errors(
+    server: SockdProcess, source_addresses: SourceAddresses
+) -> None:
     async def scenario() -> None:
-        client = await connected(server.port, "127.0.9.4")
+        client = await connected(server.port, source_addresses(1)[0])
         try:
             assert await client.call("add", (1, 2, 39)) == 42  # a function controller
             mark = server.line_count()
@@ -147,9 +154,13 @@ def test_controllers_acks_and_errors(server: SockdProcess) -> None:
     run(scenario())
 
 
-def test_namespaced_routes_and_unknown_namespace(server: SockdProcess) -> None:
+def test_namespaced_routes_and_unknown_namespace(
+    server: SockdProcess, source_addresses: SourceAddresses
+) -> None:
+    [ip] = source_addresses(1)
+
     async def scenario() -> None:
-        client = await connected(server.port, "127.0.9.5", namespaces=["/", "/admin", "/free"])
+        client = await connected(server.port, ip, namespaces=["/", "/admin", "/free"])
         try:
             assert client.sio is not None
             hello_admin = await client.sio.call("hello", namespace="/admin", timeout=10)
@@ -163,12 +174,12 @@ def test_namespaced_routes_and_unknown_namespace(server: SockdProcess) -> None:
             )
         finally:
             await client.close()
-        stranger = Client(server.port, "127.0.9.5", ["websocket"], namespaces=["/nope"])
+        stranger = Client(server.port, ip, ["websocket"], namespaces=["/nope"])
         with pytest.raises(Exception, match="failed to connect"):
             await stranger.connect(timeout=10)
         await stranger.close()
         # The worker that logged the failing disconnect controller still serves.
-        again = await connected(server.port, "127.0.9.5")
+        again = await connected(server.port, ip)
         assert await again.call("add", (2, 2)) == 4
         await again.close()
 
@@ -192,13 +203,13 @@ def test_namespaced_routes_and_unknown_namespace(server: SockdProcess) -> None:
     ],
 )
 def test_session_from_the_handshake_cookie(
-    server: SockdProcess, cookie: Any, expected: dict[str, str]
+    server: SockdProcess, cookie: Any, expected: dict[str, str], source_addresses: SourceAddresses
 ) -> None:
     header = cookie()
 
     async def scenario() -> dict[str, Any]:
         headers = {"Cookie": header} if header else {}
-        client = await connected(server.port, "127.0.9.6", headers=headers)
+        client = await connected(server.port, source_addresses(1)[0], headers=headers)
         try:
             return (await client.call("ping"))["session"]
         finally:
@@ -244,7 +255,9 @@ def http_get(port: int, path: str, cookie: str | None = None) -> tuple[int, str]
         return error.code, error.read().decode()
 
 
-def test_http_side_login_sets_the_session_that_sockets_read(server: SockdProcess) -> None:
+def test_http_side_login_sets_the_session_that_sockets_read(
+    server: SockdProcess, source_addresses: SourceAddresses
+) -> None:
     """app/http.py on the same port: its login's cookie is the socket's ``ctx.session``."""
     request = urllib.request.Request(
         f"http://127.0.0.1:{server.port}/login",
@@ -265,8 +278,8 @@ def test_http_side_login_sets_the_session_that_sockets_read(server: SockdProcess
     async def scenario() -> dict[int, dict[str, Any]]:
         """Worker pid -> the session a socket there read; sources until both workers seen."""
         seen: dict[int, dict[str, Any]] = {}
-        for last in range(7, 23):
-            client = await connected(server.port, f"127.0.9.{last}", headers={"Cookie": cookie})
+        for ip in source_addresses(16):
+            client = await connected(server.port, ip, headers={"Cookie": cookie})
             try:
                 pong = await client.call("ping")
             finally:
@@ -330,17 +343,19 @@ async def kicked(ws: Any, wire: Wire) -> None:
     ],
 )
 def test_disconnect_controllers_hear_socketio_reasons(
-    server: SockdProcess, leave: Any, reason: str
+    server: SockdProcess, leave: Any, reason: str, source_addresses: SourceAddresses
 ) -> None:
-    assert run(departure(server.port, "127.0.9.30", leave)) == reason
+    assert run(departure(server.port, source_addresses(1)[0], leave)) == reason
 
 
-def test_a_polling_clients_close_packet_is_a_transport_close(server: SockdProcess) -> None:
+def test_a_polling_clients_close_packet_is_a_transport_close(
+    server: SockdProcess, source_addresses: SourceAddresses
+) -> None:
     """Node names the Engine.IO close packet a transport close; python-engineio, a client
     disconnect."""
 
     async def scenario() -> Any:
-        async with Wire(server.port, "127.0.9.31") as wire:
+        async with Wire(server.port, source_addresses(1)[0]) as wire:
             witness, _ = await wire.socketio_websocket()
             eio_sid = await wire.socketio_polling()
             assert (await wire.push(eio_sid, "1")).status == 200

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import pytest
 
@@ -18,7 +18,7 @@ from tests.harness import (
     Client,
     Finished,
     SockdLauncher,
-    free_port,
+    SourceAddresses,
     run_sockd,
 )
 
@@ -48,7 +48,9 @@ def _check(result: Finished, mentions: Sequence[str], only_line: bool) -> str:
         pytest.param("tests.apps.echo_app:no_such_attr", ["no_such_attr"], id="attribute"),
     ],
 )
-def test_app_that_fails_to_load(app: str, mentions: list[str]) -> None:
+def test_app_that_fails_to_load(
+    app: str, mentions: list[str], free_port: Callable[[], int]
+) -> None:
     """An app that cannot be loaded stops sockd with one line, not a restart loop."""
     result = run_sockd("start", app, "--port", str(free_port()), timeout=60.0)
     _check(result, mentions, only_line=False)
@@ -70,7 +72,7 @@ def test_port_in_use() -> None:
     _check(result, [str(port)], only_line=True)
 
 
-def test_several_workers_without_sticky_are_refused() -> None:
+def test_several_workers_without_sticky_are_refused(free_port: Callable[[], int]) -> None:
     """--workers 3 without --sticky would break long-polling: refused, and the line says so."""
     result = run_sockd(
         "start", ECHO_APP, "--workers", "3", "--port", str(free_port()), timeout=30.0
@@ -80,19 +82,21 @@ def test_several_workers_without_sticky_are_refused() -> None:
     _check(result, ["sticky"], only_line=False)
 
 
-def test_unreachable_redis() -> None:
+def test_unreachable_redis(free_port: Callable[[], int]) -> None:
     """A Redis nobody listens on stops the boot with one line naming the URL."""
     url = f"redis://127.0.0.1:{free_port()}/0"
     result = run_sockd("start", ECHO_APP, "--redis", url, "--port", str(free_port()), timeout=60.0)
     _check(result, [url], only_line=False)
 
 
-def test_websocket_only_app_runs_on_several_workers_without_sticky(sockd: SockdLauncher) -> None:
+def test_websocket_only_app_runs_on_several_workers_without_sticky(
+    sockd: SockdLauncher, source_addresses: SourceAddresses
+) -> None:
     """Without long-polling nothing needs stickiness, so the refusal does not apply."""
     server = sockd(app="tests.apps.websocket_only_app:sio", workers=2, sticky=False)
 
     async def scenario() -> set[int]:
-        clients = [Client(server.port, f"127.0.7.{i + 2}", ["websocket"]) for i in range(6)]
+        clients = [Client(server.port, ip, ["websocket"]) for ip in source_addresses(6)]
         try:
             await asyncio.gather(*(client.connect() for client in clients))
             return {(await client.call("whoami"))["pid"] for client in clients}

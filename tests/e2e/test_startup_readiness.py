@@ -10,18 +10,18 @@ import asyncio
 
 import pytest
 
-from tests.harness import READY_RE, Client, SockdLauncher
+from tests.harness import READY_RE, Client, SockdLauncher, SourceAddresses
 
 
 def test_connections_wait_for_the_app_startup(
-    sockd: SockdLauncher, monkeypatch: pytest.MonkeyPatch
+    sockd: SockdLauncher, monkeypatch: pytest.MonkeyPatch, source_addresses: SourceAddresses
 ) -> None:
     monkeypatch.setenv("SLOW_START_SECONDS", "2")
     server = sockd(app="tests.apps.slow_start_app:app", workers=2, wait_ready=False)
     server.wait_for_line("worker 0 started", timeout=15)
 
     async def scenario() -> list[bool]:
-        clients = [Client(server.port, f"127.0.5.{i + 2}", ["polling"]) for i in range(4)]
+        clients = [Client(server.port, ip, ["polling"]) for ip in source_addresses(4)]
         try:
             await asyncio.gather(*(client.connect(timeout=20) for client in clients))
             return [await client.call("started_yet") for client in clients]
