@@ -25,8 +25,8 @@ from tests.harness import (
     Client,
     SockdLauncher,
     SockdProcess,
+    SourceAddresses,
     open_clients,
-    source_addresses,
     wait_until,
 )
 
@@ -45,7 +45,9 @@ def presence(client: Client, event: str) -> list[dict[str, Any]]:
     ]
 
 
-def test_chat_room_messages_reach_everyone_once(sockd: SockdLauncher) -> None:
+def test_chat_room_messages_reach_everyone_once(
+    sockd: SockdLauncher, source_addresses: SourceAddresses
+) -> None:
     """Six named clients on two workers join a room; each ``say`` reaches all of them once."""
     proc = sockd(app=CHAT, workers=2, sticky=True, console_script=True)
 
@@ -144,7 +146,9 @@ def login(port: int, body: bytes) -> tuple[int, dict[str, Any], str | None]:
     return status, json.loads(answer), cookie.split(";", 1)[0] if cookie else None
 
 
-def test_login_sets_the_session_that_the_socket_reads(sockd: SockdLauncher) -> None:
+def test_login_sets_the_session_that_the_socket_reads(
+    sockd: SockdLauncher, source_addresses: SourceAddresses
+) -> None:
     """The HTTP side (app/http.py) sets the session; a socket with the cookie is that user."""
     proc = sockd(app=CHAT, workers=2, console_script=True)
     status, answer, cookie = login(proc.port, json.dumps({"name": "  Ada   Lovelace "}).encode())
@@ -210,12 +214,15 @@ def test_chat_page_icon_and_client_library_are_served(chat: SockdProcess) -> Non
     assert missing.value.code == 404
 
 
-def test_the_log_tells_who_came_and_went_and_why(chat: SockdProcess) -> None:
+def test_the_log_tells_who_came_and_went_and_why(
+    chat: SockdProcess, source_addresses: SourceAddresses
+) -> None:
     proc = chat
     mark = proc.line_count()
+    [ip] = source_addresses(1)
 
     async def scenario() -> str | None:
-        client = Client(proc.port, "127.0.5.2", ["websocket"], auth={"name": "grace"})
+        client = Client(proc.port, ip, ["websocket"], auth={"name": "grace"})
         await client.connect()
         await client.call("join", "lobby")
         refused = await client.call("say", {"room": "elsewhere", "text": "hi"})
@@ -225,7 +232,7 @@ def test_the_log_tells_who_came_and_went_and_why(chat: SockdProcess) -> None:
         return sid
 
     sid = asyncio.run(scenario())
-    proc.wait_for_line(f"grace connected (sid {sid}, 127.0.5.2)", 10, mark)
+    proc.wait_for_line(f"grace connected (sid {sid}, {ip})", 10, mark)
     proc.wait_for_line(f"grace joined lobby (sid {sid}, was -)", 10, mark)
     # python-socketio's client sends its DISCONNECT and closes the WebSocket at once; the
     # server handles packets in tasks, so the close may be seen first (a transport close).
@@ -238,7 +245,7 @@ def test_the_log_tells_who_came_and_went_and_why(chat: SockdProcess) -> None:
 
 
 def test_a_reconnect_replaces_the_member_and_others_answer_here(
-    sockd: SockdLauncher,
+    sockd: SockdLauncher, source_addresses: SourceAddresses
 ) -> None:
     """``join`` with the previous id tells the room who came back; members answer ``here``."""
     proc = sockd(app=CHAT, workers=2)
@@ -269,7 +276,7 @@ def test_a_reconnect_replaces_the_member_and_others_answer_here(
 
 
 def test_app_dir_imports_the_app_from_another_directory(
-    sockd: SockdLauncher, tmp_path: Path
+    sockd: SockdLauncher, tmp_path: Path, source_addresses: SourceAddresses
 ) -> None:
     """--app-dir puts MODULE:ATTR's directory on the workers' path, whatever the cwd."""
     proc = sockd("--app-dir", str(REPO_ROOT), app=ECHO_APP, workers=1, cwd=tmp_path)

@@ -14,7 +14,7 @@ import signal
 import psutil
 import pytest
 
-from tests.harness import Client, SockdLauncher, wait_until, wait_until_sync
+from tests.harness import Client, SockdLauncher, SourceAddresses, wait_until, wait_until_sync
 
 pytestmark = pytest.mark.skipif(
     shutil.which("unshare") is None or os.geteuid() != 0,
@@ -22,7 +22,9 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def test_pid1_drains_on_sigterm_and_reaps_orphans(sockd: SockdLauncher) -> None:
+def test_pid1_drains_on_sigterm_and_reaps_orphans(
+    sockd: SockdLauncher, source_addresses: SourceAddresses
+) -> None:
     wrapper = sockd(
         "--graceful-timeout",
         "10",
@@ -45,7 +47,7 @@ def test_pid1_drains_on_sigterm_and_reaps_orphans(sockd: SockdLauncher) -> None:
     assert all(p.status() != psutil.STATUS_ZOMBIE for p in master.children())
 
     async def scenario() -> None:
-        client = await Client(wrapper.port, "127.0.10.2", ["websocket"]).connect()
+        client = await Client(wrapper.port, source_addresses(1)[0], ["websocket"]).connect()
         try:
             assert await client.call("echo", "hi") == "hi"
             master.send_signal(signal.SIGTERM)

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psutil
@@ -26,7 +26,7 @@ from tests.harness import (
     REPO_ROOT,
     Client,
     SockdLauncher,
-    free_port,
+    SourceAddresses,
     sockd_status,
     wait_until_sync,
 )
@@ -174,7 +174,9 @@ def test_a_new_master_after_sigusr2_tells_systemd_its_pid(
 
 
 @pytest.mark.skipif(shutil.which("systemd-socket-activate") is None, reason="needs systemd")
-def test_socket_activation_serves_the_inherited_listener(sockd: SockdLauncher) -> None:
+def test_socket_activation_serves_the_inherited_listener(
+    sockd: SockdLauncher, free_port: Callable[[], int], source_addresses: SourceAddresses
+) -> None:
     port = free_port()
     unused = free_port()
     server = sockd(
@@ -187,7 +189,7 @@ def test_socket_activation_serves_the_inherited_listener(sockd: SockdLauncher) -
 
     async def scenario() -> str:
         # The first connection makes systemd-socket-activate start sockd.
-        client = Client(port, "127.0.11.2", ["polling", "websocket"])
+        client = Client(port, source_addresses(1)[0], ["polling", "websocket"])
         await client.connect(timeout=30)
         try:
             return await client.call("echo", "activated")
@@ -205,7 +207,7 @@ def test_socket_activation_serves_the_inherited_listener(sockd: SockdLauncher) -
 
 @pytest.mark.skipif(shutil.which("systemd-socket-activate") is None, reason="needs systemd")
 def test_activated_masters_are_named_and_shown_by_the_port_they_serve(
-    sockd: SockdLauncher,
+    sockd: SockdLauncher, free_port: Callable[[], int], source_addresses: SourceAddresses
 ) -> None:
     """Without --title, an activated sockd is sockd-PORT of the listener systemd passed (it
     used to take the configured port: two activated sockd collided) and status shows it."""
@@ -221,7 +223,7 @@ def test_activated_masters_are_named_and_shown_by_the_port_they_serve(
     ]
 
     async def first_connection(port: int) -> str:
-        client = Client(port, "127.0.11.3", ["websocket"])
+        client = Client(port, source_addresses(1)[0], ["websocket"])
         await client.connect(timeout=30)
         try:
             return await client.call("echo", port)
