@@ -14,7 +14,7 @@ import socket
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -22,9 +22,8 @@ from tests.harness import (
     REPO_ROOT,
     Client,
     SockdLauncher,
+    SourceAddresses,
     connect_client,
-    free_port,
-    source_addresses,
     stop_process,
     wait_until,
     wait_until_sync,
@@ -36,7 +35,7 @@ REPEAT_EVERY = 0.2
 
 
 @pytest.fixture
-def plain_server(redis_server: str) -> Iterator[int]:
+def plain_server(redis_server: str, free_port: Callable[[], int]) -> Iterator[int]:
     """uvicorn serving ``tests/apps/plain_redis_app.py`` on Redis; stopped by pid."""
     port = free_port()
     env = {**os.environ, "PLAIN_REDIS_URL": redis_server}
@@ -82,7 +81,7 @@ async def _until_received(sender: Client, room: str, receiver: Client) -> None:
 
 
 def test_broadcasts_cross_between_sockd_and_a_plain_server(
-    sockd: SockdLauncher, redis_server: str, plain_server: int
+    sockd: SockdLauncher, redis_server: str, plain_server: int, source_addresses: SourceAddresses
 ) -> None:
     cluster = sockd(workers=2, redis=redis_server)
     on_sockd_ip, on_plain_ip = source_addresses(2)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import subprocess
 
-from tests.harness import Client, SockdLauncher, source_addresses
+from tests.harness import Client, SockdLauncher, SourceAddresses
 
 
 def test_redis_outage_is_logged_and_workers_keep_serving(
-    sockd: SockdLauncher, private_redis: tuple[str, subprocess.Popen[bytes]]
+    sockd: SockdLauncher,
+    private_redis: tuple[str, subprocess.Popen[bytes]],
+    source_addresses: SourceAddresses,
 ) -> None:
     url, redis_process = private_redis
     server = sockd(workers=2, redis=url)

@@ -16,8 +16,8 @@ from tests.harness import (
     Client,
     SockdLauncher,
     SockdProcess,
+    SourceAddresses,
     open_clients,
-    source_addresses,
     wait_until,
 )
 
@@ -68,7 +68,7 @@ async def _exchange(index: int, client: Client) -> list[str]:
 @pytest.mark.timeout(180)
 @pytest.mark.parametrize("transports", TRANSPORTS)
 def test_sixty_clients_exchange_acked_events_over_four_workers(
-    cluster: SockdProcess, transports: list[str]
+    cluster: SockdProcess, transports: list[str], source_addresses: SourceAddresses
 ) -> None:
     """60 clients from 30 addresses, 20 acked echoes each: no failure, >= 3 workers reached."""
     addresses = source_addresses(ADDRESSES)
@@ -101,12 +101,12 @@ def test_sixty_clients_exchange_acked_events_over_four_workers(
 
 @pytest.mark.parametrize("transports", TRANSPORTS)
 def test_asgi_scope_client_is_the_real_client_address(
-    cluster: SockdProcess, transports: list[str]
+    cluster: SockdProcess, transports: list[str], source_addresses: SourceAddresses
 ) -> None:
     """scope["client"] carries the address the client bound, not the master's."""
 
     async def scenario() -> list[tuple[str, Any]]:
-        sources = source_addresses(40)[-6:]
+        sources = source_addresses(6)
         async with open_clients(cluster.port, sources, transports) as clients:
             infos = await asyncio.gather(*(c.whoami() for c in clients))
             return [
@@ -119,12 +119,12 @@ def test_asgi_scope_client_is_the_real_client_address(
 
 @pytest.mark.parametrize("transports", TRANSPORTS)
 def test_handlers_see_the_real_client_address_in_environ(
-    cluster: SockdProcess, transports: list[str]
+    cluster: SockdProcess, transports: list[str], source_addresses: SourceAddresses
 ) -> None:
     """environ["REMOTE_ADDR"], what handlers read, is the real peer (ASGI mode fixes 127.0.0.1)."""
 
     async def scenario() -> list[tuple[str, Any]]:
-        sources = source_addresses(50)[-6:]
+        sources = source_addresses(6)
         async with open_clients(cluster.port, sources, transports) as clients:
             infos = await asyncio.gather(*(c.whoami() for c in clients))
             return [(c.source_ip, info["client"]) for c, info in zip(clients, infos, strict=True)]

@@ -17,9 +17,9 @@ import pytest
 from tests.harness import (
     Client,
     SockdLauncher,
+    SourceAddresses,
     by_worker,
     open_clients,
-    source_addresses,
     wait_until,
 )
 
@@ -28,7 +28,7 @@ WORKERS = 4
 
 @pytest.mark.timeout(150)
 def test_killed_worker_restarts_in_its_slot_and_only_its_clients_reconnect(
-    sockd: SockdLauncher,
+    sockd: SockdLauncher, source_addresses: SourceAddresses
 ) -> None:
     """kill -9 one worker under load: same slot, new pid; others keep their sid; victims
     reconnect and land on the new worker."""
