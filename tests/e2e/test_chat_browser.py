@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 
-from tests.harness import Client, SockdLauncher, SockdProcess, source_addresses
+from tests.harness import Client, SockdLauncher, SockdProcess, SourceAddresses
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -187,15 +187,15 @@ async def refusals(browser: Browser, port: int, problems: list[str]) -> None:
 
 @pytest.mark.timeout(90)
 def test_two_pages_chat_across_workers_through_a_kill_and_a_reload(
-    sockd: SockdLauncher, tmp_path: Path
+    sockd: SockdLauncher, tmp_path: Path, source_addresses: SourceAddresses
 ) -> None:
     proc = sockd(app="examples/chat", workers=4)
-    asyncio.run(scenario(proc, tmp_path))
+    asyncio.run(scenario(proc, tmp_path, source_addresses(40)))
 
 
-async def scenario(proc: SockdProcess, tmp_path: Path) -> None:
+async def scenario(proc: SockdProcess, tmp_path: Path, sources: list[str]) -> None:
     ada_worker = await worker_of(proc.port, "127.0.0.1")
-    for source in source_addresses(40):
+    for source in sources:
         if await worker_of(proc.port, source) != ada_worker:
             break
     else:

@@ -17,9 +17,9 @@ from tests.harness import (
     Client,
     SockdLauncher,
     SockdProcess,
+    SourceAddresses,
     by_worker,
     open_clients,
-    source_addresses,
     wait_until,
 )
 
@@ -58,17 +58,13 @@ async def _spread(clients: Sequence[Client]) -> dict[int, list[Client]]:
     return groups
 
 
-def _sources(offset: int) -> list[str]:
-    return source_addresses(offset + CLIENTS)[offset:]
-
-
 def test_broadcast_reaches_every_member_on_every_worker_exactly_once(
-    cluster: SockdProcess,
+    cluster: SockdProcess, source_addresses: SourceAddresses
 ) -> None:
     """A broadcast from any worker reaches each room member once, and no outsider."""
 
     async def scenario() -> None:
-        async with open_clients(cluster.port, _sources(0), TRANSPORTS) as clients:
+        async with open_clients(cluster.port, source_addresses(CLIENTS), TRANSPORTS) as clients:
             groups = await _spread(clients)
             # One outsider per worker that has two clients; everyone else joins.
             outsiders = [group[0] for group in groups.values() if len(group) >= 2]
@@ -102,11 +98,13 @@ def test_broadcast_reaches_every_member_on_every_worker_exactly_once(
     asyncio.run(scenario())
 
 
-def test_call_to_a_client_on_another_worker_returns_its_answer(cluster: SockdProcess) -> None:
+def test_call_to_a_client_on_another_worker_returns_its_answer(
+    cluster: SockdProcess, source_addresses: SourceAddresses
+) -> None:
     """``sio.call(..., to=sid)`` from worker A to a client on worker B gets B's ack back."""
 
     async def scenario() -> None:
-        async with open_clients(cluster.port, _sources(20), TRANSPORTS) as clients:
+        async with open_clients(cluster.port, source_addresses(CLIENTS), TRANSPORTS) as clients:
             groups = await _spread(clients)
             (_, group_a), (_, group_b) = list(groups.items())[:2]
             asker, answerer = group_a[0], group_b[0]
@@ -122,11 +120,13 @@ def test_call_to_a_client_on_another_worker_returns_its_answer(cluster: SockdPro
     asyncio.run(scenario())
 
 
-def test_close_room_empties_the_room_on_every_worker(cluster: SockdProcess) -> None:
+def test_close_room_empties_the_room_on_every_worker(
+    cluster: SockdProcess, source_addresses: SourceAddresses
+) -> None:
     """Once close_room has reached every worker, a broadcast to the room reaches nobody."""
 
     async def scenario() -> None:
-        async with open_clients(cluster.port, _sources(40), TRANSPORTS) as clients:
+        async with open_clients(cluster.port, source_addresses(CLIENTS), TRANSPORTS) as clients:
             groups = await _spread(clients)
             room, control = f"closing-{uuid.uuid4()}", f"control-{uuid.uuid4()}"
             await _join(clients, room)
@@ -152,11 +152,13 @@ def test_close_room_empties_the_room_on_every_worker(cluster: SockdProcess) -> N
     asyncio.run(scenario())
 
 
-def test_disconnect_of_a_client_on_another_worker(cluster: SockdProcess) -> None:
+def test_disconnect_of_a_client_on_another_worker(
+    cluster: SockdProcess, source_addresses: SourceAddresses
+) -> None:
     """``sio.disconnect(sid)`` on worker A disconnects the client held by worker B."""
 
     async def scenario() -> None:
-        async with open_clients(cluster.port, _sources(60), TRANSPORTS) as clients:
+        async with open_clients(cluster.port, source_addresses(CLIENTS), TRANSPORTS) as clients:
             groups = await _spread(clients)
             (_, group_a), (_, group_b) = list(groups.items())[:2]
             kicker, victim = group_a[0], group_b[0]
@@ -172,11 +174,13 @@ def test_disconnect_of_a_client_on_another_worker(cluster: SockdProcess) -> None
 
 
 @pytest.mark.timeout(120)
-def test_one_megabyte_broadcast_arrives_intact_on_another_worker(cluster: SockdProcess) -> None:
+def test_one_megabyte_broadcast_arrives_intact_on_another_worker(
+    cluster: SockdProcess, source_addresses: SourceAddresses
+) -> None:
     """A 1 MiB payload crosses the bus (IPC or Redis) unchanged."""
 
     async def scenario() -> None:
-        async with open_clients(cluster.port, _sources(80), TRANSPORTS) as clients:
+        async with open_clients(cluster.port, source_addresses(CLIENTS), TRANSPORTS) as clients:
             groups = await _spread(clients)
             (_, group_a), (_, group_b) = list(groups.items())[:2]
             sender, receiver = group_a[0], group_b[0]
@@ -195,11 +199,13 @@ def test_one_megabyte_broadcast_arrives_intact_on_another_worker(cluster: SockdP
     asyncio.run(scenario())
 
 
-def test_binary_broadcast_arrives_intact_on_another_worker(cluster: SockdProcess) -> None:
+def test_binary_broadcast_arrives_intact_on_another_worker(
+    cluster: SockdProcess, source_addresses: SourceAddresses
+) -> None:
     """Bytes in a broadcast (attachments, sent as the library sends them) cross the bus."""
 
     async def scenario() -> None:
-        async with open_clients(cluster.port, _sources(140), TRANSPORTS) as clients:
+        async with open_clients(cluster.port, source_addresses(CLIENTS), TRANSPORTS) as clients:
             groups = await _spread(clients)
             (_, group_a), (_, group_b) = list(groups.items())[:2]
             sender, receiver = group_a[0], group_b[0]
@@ -216,11 +222,13 @@ def test_binary_broadcast_arrives_intact_on_another_worker(cluster: SockdProcess
     asyncio.run(scenario())
 
 
-def test_broadcasts_arrive_in_send_order_on_every_worker(cluster: SockdProcess) -> None:
+def test_broadcasts_arrive_in_send_order_on_every_worker(
+    cluster: SockdProcess, source_addresses: SourceAddresses
+) -> None:
     """Many broadcasts in flight from one sender reach each member in the order sent."""
 
     async def scenario() -> None:
-        async with open_clients(cluster.port, _sources(100), TRANSPORTS) as clients:
+        async with open_clients(cluster.port, source_addresses(CLIENTS), TRANSPORTS) as clients:
             await _spread(clients)
             room = f"room-{uuid.uuid4()}"
             await _join(clients, room)
@@ -247,12 +255,14 @@ def test_broadcasts_arrive_in_send_order_on_every_worker(cluster: SockdProcess) 
     asyncio.run(scenario())
 
 
-def test_many_senders_at_once_each_reach_everyone_once_in_order(cluster: SockdProcess) -> None:
+def test_many_senders_at_once_each_reach_everyone_once_in_order(
+    cluster: SockdProcess, source_addresses: SourceAddresses
+) -> None:
     """Every client broadcasts at once (bus messages queue and go out in batches): each
     member gets every broadcast exactly once, and each sender's in the order sent."""
 
     async def scenario() -> None:
-        async with open_clients(cluster.port, _sources(120), TRANSPORTS) as clients:
+        async with open_clients(cluster.port, source_addresses(CLIENTS), TRANSPORTS) as clients:
             await _spread(clients)
             room = f"room-{uuid.uuid4()}"
             await _join(clients, room)
