@@ -15,14 +15,14 @@ import time
 import psutil
 import pytest
 
-from tests.harness import SockdLauncher, wait_until_sync
+from tests.harness import SockdLauncher, SourceAddresses, wait_until_sync
 
 CLIENTS = 30
 HANDSHAKE = b"GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: t\r\n\r\n"
 
 
 def test_emfile_backs_off_and_recovers(
-    sockd: SockdLauncher, monkeypatch: pytest.MonkeyPatch
+    sockd: SockdLauncher, monkeypatch: pytest.MonkeyPatch, source_addresses: SourceAddresses
 ) -> None:
     monkeypatch.setenv("SLOW_START_SECONDS", "3")
     server = sockd(app="tests.apps.slow_start_app:app", workers=1, wait_ready=False)
@@ -33,9 +33,9 @@ def test_emfile_backs_off_and_recovers(
 
     clients = []
     try:
-        for i in range(CLIENTS):
+        for source in source_addresses(CLIENTS):
             sock = socket.create_connection(
-                ("127.0.0.1", server.port), timeout=20, source_address=(f"127.0.6.{i + 2}", 0)
+                ("127.0.0.1", server.port), timeout=20, source_address=(source, 0)
             )
             sock.sendall(HANDSHAKE)
             clients.append(sock)

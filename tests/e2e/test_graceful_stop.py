@@ -9,16 +9,16 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
+from collections.abc import Callable
 
 import pytest
 
 from tests.harness import (
     EXIT_RE,
     SockdLauncher,
+    SourceAddresses,
     alive,
-    free_port,
     open_clients,
-    source_addresses,
     wait_until,
 )
 
@@ -29,7 +29,10 @@ MARGIN = 3.0  # process exit and reaping after the graceful timeout ran out
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["TERM", "INT"])
 def test_stop_signal_exits_zero_and_clients_reconnect_to_the_next_sockd(
-    sockd: SockdLauncher, stop_signal: signal.Signals
+    sockd: SockdLauncher,
+    stop_signal: signal.Signals,
+    free_port: Callable[[], int],
+    source_addresses: SourceAddresses,
 ) -> None:
     """SIGTERM/SIGINT with clients on every transport: exit 0 in time, disconnects, reconnects."""
     port = free_port()

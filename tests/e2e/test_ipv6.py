@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import pytest
 
 from tests.harness import (
     SockdLauncher,
-    free_port,
+    SourceAddresses,
     free_port_both,
     has_ipv6_loopback,
     open_clients,
@@ -17,7 +18,9 @@ from tests.harness import (
 pytestmark = pytest.mark.skipif(not has_ipv6_loopback(), reason="this machine has no ::1")
 
 
-def test_bind_ipv6_loopback_serves_an_ipv6_client(sockd: SockdLauncher) -> None:
+def test_bind_ipv6_loopback_serves_an_ipv6_client(
+    sockd: SockdLauncher, free_port: Callable[[str], int]
+) -> None:
     """A client of http://[::1]:PORT connects, gets acks, and is seen as ::1."""
     port = free_port("::1")
     proc = sockd(workers=2, sticky=True, bind=[f"[::1]:{port}"])
@@ -34,17 +37,20 @@ def test_bind_ipv6_loopback_serves_an_ipv6_client(sockd: SockdLauncher) -> None:
     asyncio.run(scenario())
 
 
-def test_bind_repeated_serves_ipv4_and_ipv6_on_one_port(sockd: SockdLauncher) -> None:
+def test_bind_repeated_serves_ipv4_and_ipv6_on_one_port(
+    sockd: SockdLauncher, source_addresses: SourceAddresses
+) -> None:
     """Two --bind options, one per family, both serve."""
     port = free_port_both()
     sockd(workers=2, sticky=True, bind=[f"127.0.0.1:{port}", f"[::1]:{port}"])
+    [ip] = source_addresses(1)
 
     async def scenario() -> None:
         async with (
-            open_clients(port, ["127.0.0.9"], ["polling", "websocket"]) as v4,
+            open_clients(port, [ip], ["polling", "websocket"]) as v4,
             open_clients(port, ["::1"], ["polling", "websocket"], host="::1") as v6,
         ):
-            assert (await v4[0].whoami())["scope_client"] == "127.0.0.9"
+            assert (await v4[0].whoami())["scope_client"] == ip
             assert (await v6[0].whoami())["scope_client"] == "::1"
             assert await v4[0].call("echo", 4) == 4
             assert await v6[0].call("echo", 6) == 6

@@ -10,12 +10,14 @@ import asyncio
 import signal
 import time
 
-from tests.harness import SockdLauncher, alive, open_clients, source_addresses
+from tests.harness import SockdLauncher, SourceAddresses, alive, open_clients
 
 EXIT_BOUND = 5.0
 
 
-def test_workers_exit_within_five_seconds_of_master_sigkill(sockd: SockdLauncher) -> None:
+def test_workers_exit_within_five_seconds_of_master_sigkill(
+    sockd: SockdLauncher, source_addresses: SourceAddresses
+) -> None:
     """kill -9 the master with clients connected: all its descendants are gone within 5 s."""
     proc = sockd(workers=2, sticky=True)
 
