@@ -13,7 +13,7 @@ import time
 import psutil
 import pytest
 
-from tests.harness import SockdLauncher, gather_bounded, source_addresses
+from tests.harness import SockdLauncher, SourceAddresses, gather_bounded
 
 CONNECTIONS = 2000
 CONCURRENCY = 8
@@ -69,7 +69,7 @@ def _settled_fds(master: psutil.Process, target: int | None, timeout: float) -> 
 
 @pytest.mark.timeout(240)
 def test_master_fd_count_is_unchanged_after_two_thousand_connections(
-    sockd: SockdLauncher,
+    sockd: SockdLauncher, source_addresses: SourceAddresses
 ) -> None:
     """num_fds of the master before == after 2,000 handed-off connections."""
     proc = sockd(workers=2, sticky=True)

@@ -10,13 +10,13 @@ from collections import Counter
 import pytest
 
 from sockd.wire.sid_tag import slot_of
-from tests.harness import SockdLauncher, open_clients
+from tests.harness import SockdLauncher, SourceAddresses, open_clients
 
 ADDRESS_APP = "tests.apps.address_app:app"
 
 
-async def _sessions_from_one_address(port: int, count: int) -> dict[int, int]:
-    async with open_clients(port, ["127.0.0.7"] * count, ["polling"], limit=16) as clients:
+async def _sessions_from_one_address(port: int, ip: str, count: int) -> dict[int, int]:
+    async with open_clients(port, [ip] * count, ["polling"], limit=16) as clients:
         infos = await asyncio.gather(*(client.whoami() for client in clients))
         again = await asyncio.gather(*(client.whoami() for client in clients))
         assert [i["pid"] for i in again] == [i["pid"] for i in infos]
@@ -25,9 +25,11 @@ async def _sessions_from_one_address(port: int, count: int) -> dict[int, int]:
 
 
 @pytest.mark.timeout(90)
-def test_sessions_of_one_address_spread_over_workers(sockd: SockdLauncher) -> None:
+def test_sessions_of_one_address_spread_over_workers(
+    sockd: SockdLauncher, source_addresses: SourceAddresses
+) -> None:
     proc = sockd("--sticky-key", "sid", workers=4)
-    counts = asyncio.run(_sessions_from_one_address(proc.port, 50))
+    counts = asyncio.run(_sessions_from_one_address(proc.port, source_addresses(1)[0], 50))
     assert len(counts) == 4, counts
     assert min(counts.values()) >= 6, counts  # least-loaded, not just "somewhere"
 

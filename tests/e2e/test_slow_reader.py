@@ -18,7 +18,7 @@ import uuid
 import websockets
 from websockets.asyncio.client import ClientConnection
 
-from tests.harness import SockdLauncher, connect_client, source_addresses, wait_until
+from tests.harness import SockdLauncher, SourceAddresses, connect_client, wait_until
 
 #: Enough bytes to fill loopback's socket buffers many times over (tcp_wmem max is 4 MiB).
 BLOBS = 600
@@ -75,7 +75,7 @@ async def _read_news(ws: ClientConnection, token: str, count: int) -> list[int]:
 
 
 def test_a_client_that_stops_reading_gets_everything_in_order_later(
-    sockd: SockdLauncher,
+    sockd: SockdLauncher, source_addresses: SourceAddresses
 ) -> None:
     cluster = sockd(workers=1)
     source, other = source_addresses(2)

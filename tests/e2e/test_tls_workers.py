@@ -6,12 +6,13 @@ import asyncio
 import json
 import ssl
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
 import pytest
 
-from tests.harness import ECHO_APP, SockdLauncher, free_port, run_sockd
+from tests.harness import ECHO_APP, SockdLauncher, run_sockd
 
 ADDRESS_APP = "tests.apps.address_app:app"
 
@@ -63,7 +64,9 @@ def test_https_polling_and_wss(sockd: SockdLauncher, certificate: tuple[Path, Pa
     assert {r["scheme"] for r in results if "scheme" in r} == {"https"}
 
 
-def test_tls_with_forwarded_is_refused(certificate: tuple[Path, Path]) -> None:
+def test_tls_with_forwarded_is_refused(
+    certificate: tuple[Path, Path], free_port: Callable[[], int]
+) -> None:
     cert, key = certificate
     finished = run_sockd(
         "start", ECHO_APP, "--port", str(free_port()),
