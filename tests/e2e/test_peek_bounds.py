@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import socket
 import struct
 
@@ -14,7 +15,7 @@ from hypothesis import strategies as st
 
 from sockd.supervisor.routing.keys.peek import Refused
 from sockd.supervisor.routing.keys.proxy_protocol import V2_SIGNATURE, parse
-from tests.harness import SockdLauncher, open_clients, source_addresses
+from tests.harness import SockdLauncher, SourceAddresses, open_clients
 
 V1 = st.builds(
     lambda fields, tail: ("PROXY " + " ".join(fields)).encode("utf-8", "replace") + tail,
@@ -44,9 +45,9 @@ def test_parser_never_raises_anything_but_refused(data: bytes) -> None:
         assert 0 < length <= len(data)
 
 
-def _send_and_close(port: int, data: bytes) -> None:
+def _send_and_close(port: int, proxy: str, data: bytes) -> None:
     """From the trusted proxy's address; the master may refuse at any point (a reset)."""
-    sock = socket.create_connection(("127.0.0.1", port), 5, ("127.0.0.9", 0))
+    sock = socket.create_connection(("127.0.0.1", port), 5, (proxy, 0))
     with sock, contextlib.suppress(OSError):
         sock.sendall(data)
         sock.shutdown(socket.SHUT_WR)
@@ -55,9 +56,12 @@ def _send_and_close(port: int, data: bytes) -> None:
 
 
 @pytest.mark.timeout(90)
-def test_malformed_headers_neither_crash_the_master_nor_leak_fds(sockd: SockdLauncher) -> None:
+def test_malformed_headers_neither_crash_the_master_nor_leak_fds(
+    sockd: SockdLauncher, source_addresses: SourceAddresses
+) -> None:
+    [proxy] = source_addresses(1)
     proc = sockd(
-        "--sticky-key", "proxy-protocol", "--trusted-proxy", "127.0.0.9/32", "--peek-timeout", "1"
+        "--sticky-key", "proxy-protocol", "--trusted-proxy", f"{proxy}/32", "--peek-timeout", "1"
     )  # fmt: skip
     master = psutil.Process(proc.pid)
     before = master.num_fds()
@@ -65,7 +69,7 @@ def test_malformed_headers_neither_crash_the_master_nor_leak_fds(sockd: SockdLau
     @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
     @given(HEADERS)
     def send(data: bytes) -> None:
-        _send_and_close(proc.port, data)
+        _send_and_close(proc.port, proxy, data)
 
     send()
     deadline = asyncio.run(_settle(master, before))
@@ -82,19 +86,21 @@ async def _settle(master: psutil.Process, before: int) -> bool:
     return False
 
 
-async def _slowloris(port: int, idle: int) -> None:
+async def _slowloris(
+    port: int, idle: int, proxies: ipaddress.IPv4Network, clients: list[str]
+) -> None:
     sockets = []
     try:
         for index in range(idle):
             _, writer = await asyncio.open_connection(
-                "127.0.0.1", port, local_addr=(f"127.0.3.{2 + index % 250}", 0)
+                "127.0.0.1", port, local_addr=(str(proxies[2 + index % 250]), 0)
             )
             if index % 2:
                 writer.write(b"PROXY TCP4 1.2.3.4 ")  # a header that never ends
             sockets.append(writer)
         # Real clients from the trusted proxy's side of things: the direct clients still
         # get through while 500 connections sit in the peek.
-        async with open_clients(port, source_addresses(20), ["polling", "websocket"]) as clients:
+        async with open_clients(port, clients, ["polling", "websocket"]) as clients:
             infos = await asyncio.gather(*(client.whoami() for client in clients))
         seen = [info["client"] for info in infos]
         assert seen == [client.source_ip for client in clients]
@@ -104,11 +110,14 @@ async def _slowloris(port: int, idle: int) -> None:
 
 
 @pytest.mark.timeout(90)
-def test_slowloris_does_not_stall_other_clients(sockd: SockdLauncher) -> None:
+def test_slowloris_does_not_stall_other_clients(
+    sockd: SockdLauncher, source_addresses: SourceAddresses
+) -> None:
+    proxies = source_addresses.network()
     proc = sockd(
-        "--sticky-key", "proxy-protocol", "--trusted-proxy", "127.0.3.0/24",
+        "--sticky-key", "proxy-protocol", "--trusted-proxy", str(proxies),
         "--peek-timeout", "3", workers=2,
     )  # fmt: skip
     mark = proc.line_count()
-    asyncio.run(_slowloris(proc.port, 500))
+    asyncio.run(_slowloris(proc.port, 500, proxies, source_addresses(20)))
     proc.wait_for_line("no usable request within 3s", 15, mark)
