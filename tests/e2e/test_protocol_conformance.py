@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import time
-from collections.abc import Iterator
 
 import pytest
 import websockets
@@ -28,7 +26,7 @@ from tests.e2e.protocol_wire import (
     payload,
     receive,
 )
-from tests.harness import SockdLauncher, SockdProcess, source_addresses
+from tests.harness import SockdLauncher, SockdProcess, SourceAddresses
 
 PROTOCOL_APP = "tests.apps.protocol_app:sio"
 HEARTBEAT_APP = "tests.apps.heartbeat_app:sio"
@@ -36,8 +34,6 @@ HEARTBEAT_APP = "tests.apps.heartbeat_app:sio"
 PROMPT = 5.0
 #: Time for a request sent in the background to reach the worker before the next one.
 IN_FLIGHT = 0.3
-
-_addresses = itertools.cycle(source_addresses(60)[20:])
 
 
 @pytest.fixture(scope="module")
@@ -51,9 +47,9 @@ def fast(sockd_module: SockdLauncher) -> SockdProcess:
 
 
 @pytest.fixture
-def source() -> Iterator[str]:
+def source(source_addresses: SourceAddresses) -> str:
     """A loopback source address of its own for one test."""
-    yield next(_addresses)
+    return source_addresses(1)[0]
 
 
 # --------------------------------------------------------------------------- handshake

@@ -11,12 +11,10 @@ must be reconnected and echoing within 2 seconds. The JavaScript client is socke
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -25,9 +23,9 @@ from tests.harness import (
     REPO_ROOT,
     SockdLauncher,
     SockdProcess,
+    SourceAddresses,
     base_url,
     open_clients,
-    source_addresses,
     wait_until,
 )
 
@@ -37,8 +35,6 @@ JS_DIR = REPO_ROOT / "tests" / "js"
 NPM_TIMEOUT = 300.0
 NODE_TIMEOUT = 60.0
 
-_addresses = itertools.cycle(source_addresses(120)[100:])
-
 
 @pytest.fixture(scope="module")
 def cluster(sockd_module: SockdLauncher) -> SockdProcess:
@@ -46,9 +42,9 @@ def cluster(sockd_module: SockdLauncher) -> SockdProcess:
 
 
 @pytest.fixture
-def source() -> Iterator[str]:
+def source(source_addresses: SourceAddresses) -> str:
     """A loopback source address of its own for one test."""
-    yield next(_addresses)
+    return source_addresses(1)[0]
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import json
 from collections.abc import Iterator
 
@@ -18,15 +17,13 @@ import pytest
 
 from sockd.config.cluster import ClusterSettings
 from tests.e2e.protocol_wire import Wire, ask, frames_until_closed, receive
-from tests.harness import SockdLauncher, SockdProcess, run_sockd, source_addresses
+from tests.harness import SockdLauncher, SockdProcess, SourceAddresses, run_sockd
 
 PROTOCOL_APP = "tests.apps.protocol_app:sio"
 PROMPT = 5.0
 IN_FLIGHT = 0.3
 #: The connect timeout the cluster runs with once ``sockd start --connect-timeout`` exists.
 SHORT_CONNECT_TIMEOUT = 2.0
-
-_addresses = itertools.cycle(source_addresses(100)[60:])
 
 
 def _connect_timeout_flag() -> list[str]:
@@ -45,9 +42,9 @@ def cluster(sockd_module: SockdLauncher) -> tuple[SockdProcess, float]:
 
 
 @pytest.fixture
-def wire(cluster: tuple[SockdProcess, float]) -> Iterator[Wire]:
+def wire(cluster: tuple[SockdProcess, float], source_addresses: SourceAddresses) -> Iterator[Wire]:
     """Raw protocol to the cluster from a loopback address of its own (closed by the test)."""
-    yield Wire(cluster[0].port, next(_addresses))
+    yield Wire(cluster[0].port, source_addresses(1)[0])
 
 
 # --------------------------------------------------------------------------- connect
