@@ -117,7 +117,9 @@ def test_json_log_file_is_reopened_by_every_process_on_sigusr1(
 
 
 @pytest.mark.timeout(120)
-def test_dev_keeps_reloading_after_a_syntax_error(sockd: SockdLauncher, tmp_path: Path) -> None:
+def test_dev_keeps_reloading_after_a_syntax_error(
+    sockd: SockdLauncher, tmp_path: Path, source_addresses: SourceAddresses
+) -> None:
     """A syntax error aborts its reload and the worker serves on; fixing it reloads again
     (``sockd dev`` used to stop reloading after the first error)."""
     source = tmp_path / "dev_app.py"
@@ -125,7 +127,7 @@ def test_dev_keeps_reloading_after_a_syntax_error(sockd: SockdLauncher, tmp_path
     proc = sockd("--app-dir", str(tmp_path), command="dev", app="dev_app:sio", workers=1)
 
     async def scenario() -> None:
-        client = await connect_client(proc.port, "127.0.8.9", ["websocket"])
+        client = await connect_client(proc.port, source_addresses(1)[0], ["websocket"])
         try:
             mark = proc.line_count()
             source.write_text("def broken(:\n")

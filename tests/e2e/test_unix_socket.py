@@ -16,7 +16,7 @@ import socket
 import stat
 import tempfile
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import aiohttp
@@ -27,10 +27,9 @@ from tests.e2e.nginx import running_nginx
 from tests.harness import (
     ECHO_APP,
     SockdLauncher,
-    free_port,
+    SourceAddresses,
     open_clients,
     run_sockd,
-    source_addresses,
 )
 
 CLIENTS = 40
@@ -49,7 +48,11 @@ def socket_path() -> Iterator[Path]:
 
 @pytest.mark.timeout(120)
 def test_nginx_reaches_the_app_over_the_unix_socket_and_clients_spread(
-    sockd: SockdLauncher, tmp_path: Path, socket_path: Path
+    sockd: SockdLauncher,
+    tmp_path: Path,
+    socket_path: Path,
+    free_port: Callable[[], int],
+    source_addresses: SourceAddresses,
 ) -> None:
     path = socket_path
     proc = sockd(
@@ -78,7 +81,7 @@ def test_nginx_reaches_the_app_over_the_unix_socket_and_clients_spread(
 
 @pytest.mark.timeout(90)
 def test_a_socketio_client_on_the_unix_socket_itself(
-    sockd: SockdLauncher, socket_path: Path
+    sockd: SockdLauncher, socket_path: Path, free_port: Callable[[], int]
 ) -> None:
     path = socket_path
     with socket.socket(socket.AF_UNIX) as dead:

@@ -14,7 +14,7 @@ import os
 import re
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,13 +26,11 @@ from tests.harness import (
     DaemonSockd,
     SockdLauncher,
     SockdProcess,
+    SourceAddresses,
     alive,
-    free_port,
     kill_processes,
-    private_runtime_dir,
     run_sockd,
     sockd_status,
-    source_addresses,
     wait_until_sync,
     worker_pid_for,
 )
@@ -51,11 +49,12 @@ app = socketio.ASGIApp(sio)
 """
 
 
+pytestmark = pytest.mark.usefixtures("runtime_dir")
+
+
 @pytest.fixture(autouse=True)
-def runtime_dir(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def no_bytecode(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
-    with private_runtime_dir(monkeypatch) as directory:
-        yield directory
 
 
 @pytest.fixture
@@ -80,15 +79,16 @@ class Stream:
     """New connections at a steady rate, each an Engine.IO handshake, counted."""
 
     port: int
+    sources: list[str]
     tried: int = 0
     refused: int = 0
     failed: list[str] = field(default_factory=list)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
     async def run(self, stop: asyncio.Event) -> None:
-        sources = source_addresses(2000)
         while not stop.is_set():
-            task = asyncio.create_task(self._handshake(sources[self.tried % len(sources)]))
+            source = self.sources[self.tried % len(self.sources)]
+            task = asyncio.create_task(self._handshake(source))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
             self.tried += 1
@@ -130,13 +130,17 @@ def new_master_pid(proc: SockdProcess, old: int, timeout: float = 60.0) -> int:
 
 @pytest.mark.timeout(120)
 def test_usr2_replaces_the_master_without_refusing_a_connection(
-    sockd: SockdLauncher, tmp_path: Path, adopted: list[psutil.Process]
+    sockd: SockdLauncher,
+    tmp_path: Path,
+    adopted: list[psutil.Process],
+    source_addresses: SourceAddresses,
 ) -> None:
     pidfile = tmp_path / "sockd.pid"
     proc = sockd("--title", TITLE, "--pidfile", str(pidfile), app=OPS_APP, workers=2)
     old_pid = proc.pid
     old_workers = set(proc.slot_pids().values())
-    stream = Stream(proc.port)
+    *streamed, last = source_addresses(2001)
+    stream = Stream(proc.port, streamed)
 
     async def scenario() -> int:
         stop = asyncio.Event()
@@ -169,7 +173,7 @@ def test_usr2_replaces_the_master_without_refusing_a_connection(
     assert int(pidfile.read_text()) == new_pid
     new_workers = {row["pid"] for row in status["workers"]}
     assert len(new_workers) == 2 and not new_workers & old_workers
-    served_by = asyncio.run(worker_pid_for(proc.port, "127.0.9.9"))
+    served_by = asyncio.run(worker_pid_for(proc.port, last))
     assert served_by in new_workers
     assert psutil.Process(served_by).ppid() == new_pid
 
@@ -211,7 +215,12 @@ def test_a_new_master_that_cannot_start_leaves_the_old_one_serving(
 
 
 @pytest.mark.timeout(120)
-def test_a_daemons_new_master_stays_detached(tmp_path: Path, adopted: list[psutil.Process]) -> None:
+def test_a_daemons_new_master_stays_detached(
+    tmp_path: Path,
+    adopted: list[psutil.Process],
+    free_port: Callable[[], int],
+    source_addresses: SourceAddresses,
+) -> None:
     port = free_port()
     daemon = DaemonSockd([OPS_APP, "--port", str(port), "--title", TITLE], tmp_path)
     try:
@@ -231,7 +240,8 @@ def test_a_daemons_new_master_stays_detached(tmp_path: Path, adopted: list[psuti
         assert os.getsid(new.pid) == os.getsid(daemon.pid) != os.getsid(0)
         assert new.terminal() is None
         assert new.ppid() != os.getpid()
-        assert asyncio.run(worker_pid_for(port, "127.0.9.10")) in {c.pid for c in new.children()}
+        served_by = asyncio.run(worker_pid_for(port, source_addresses(1)[0]))
+        assert served_by in {c.pid for c in new.children()}
         stopped = run_sockd("stop", "--title", TITLE, timeout=60)
         assert stopped.returncode == 0, stopped.stderr
         assert not alive(new)
