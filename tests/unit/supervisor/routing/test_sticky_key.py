@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from sockd.supervisor.routing.sticky_key import Route, by_address, client_address
+from sockd.supervisor.routing.sticky_key import (
+    UNIX_PEER,
+    Route,
+    by_address,
+    client_address,
+    peer_name,
+)
 
 
 @pytest.mark.parametrize(
@@ -27,3 +33,10 @@ def test_the_key_is_the_address_only() -> None:
     assert by_address("192.0.2.7") == Route(key=b"192.0.2.7")
     assert by_address(client_address(("::ffff:192.0.2.7", 2))[0]) == by_address("192.0.2.7")
     assert Route() == Route(key=None, owner=None), "no key and no owner: least loaded"
+
+
+@pytest.mark.parametrize("peer", ["", "/run/nginx.sock", b"\x00abstract"])
+def test_a_unix_socket_peer_has_one_key_of_its_own(peer: str | bytes) -> None:
+    assert client_address(peer) == (UNIX_PEER, 0)
+    assert peer_name(UNIX_PEER) == "a Unix socket peer"
+    assert peer_name("192.0.2.7") == "192.0.2.7"

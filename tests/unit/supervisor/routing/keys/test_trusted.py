@@ -8,6 +8,7 @@ import ipaddress
 import pytest
 
 from sockd.supervisor.routing.keys.trusted import TrustedProxies, parse_network
+from sockd.supervisor.routing.sticky_key import UNIX_PEER
 
 
 @pytest.mark.parametrize(
@@ -45,7 +46,6 @@ TRUSTED = TrustedProxies(["10.0.0.0/8", "192.0.2.7", "2001:db8::/32", "fe80::/10
         ("::ffff:10.0.0.1", True),  # an IPv4 client on a dual-stack listener
         ("::ffff:11.0.0.1", False),
         ("fe80::1%eth0", True),  # a scoped link-local address
-        ("", False),
         ("unknown", False),
         ("10.0.0.1:80", False),
     ],
@@ -59,3 +59,9 @@ def test_no_trusted_proxies_is_false_and_trusts_nobody() -> None:
     assert not nobody
     assert "127.0.0.1" not in nobody
     assert TRUSTED
+
+
+def test_a_unix_socket_peer_is_always_trusted() -> None:
+    """Only processes the socket file's mode admits can connect (``--bind unix:``)."""
+    assert UNIX_PEER in TRUSTED
+    assert UNIX_PEER in TrustedProxies([])
