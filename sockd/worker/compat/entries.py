@@ -34,12 +34,12 @@ from sockd.worker.protocol.malformed_packets import MalformedPacketCloses, stric
 from sockd.worker.protocol.namespaces import InvalidNamespace
 from sockd.worker.protocol.polling import OkAnswer, SinglePoll
 from sockd.worker.protocol.request_checks import RequestChecks
-from sockd.worker.protocol.upgrade import SingleUpgrade
+from sockd.worker.protocol.upgrade import NoPostAfterUpgrade, SingleUpgrade
 
 #: The releases each library is tested with, lowest and newest (scripts/test.sh runs both).
 TESTED = {
-    "python-socketio": Versions("5.12.1", "5.18.1"),
-    "python-engineio": Versions("4.12.0", "4.15.1"),
+    "python-socketio": Versions("5.16.1", "5.18.1"),
+    "python-engineio": Versions("4.11.0", "4.15.1"),
     "uvicorn": Versions("0.52.1", "0.54.0"),
 }
 
@@ -63,6 +63,13 @@ ENTRIES: tuple[Entry, ...] = (
             Need(f"{_SERVER}._make_response", ("self", "response_dict", "environ")),
             Need(f"{_SERVER}._bad_request", ("self", "message")),
         ),
+    ),
+    Entry(
+        f"{_SERVER}.handle_request",
+        NoPostAfterUpgrade,
+        "a POST for an upgraded session gets 400 (protocol/upgrade.py)",
+        "none: python-engineio (4.11-4.15) refuses it",
+        versions=Versions("4.11.0", "4.14.0"),
     ),
     Entry(
         "engineio.async_drivers.asgi.translate_request",

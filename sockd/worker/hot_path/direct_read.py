@@ -1,6 +1,6 @@
 """Read each WebSocket message without a new task per message.
 
-python-engineio's WebSocket handler (4.12-4.15) reads every message as
+python-engineio's WebSocket handler (4.11-4.15) reads every message as
 ``await asyncio.wait_for(asyncio.ensure_future(ws.wait()), ping_interval + ping_timeout)``:
 on Python 3.11 a task, a timer and a waiter per received message, about a sixth of a
 worker's CPU under echo (bench echo scenario). The handler calls ``ws.wait()`` inside that

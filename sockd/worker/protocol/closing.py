@@ -4,7 +4,7 @@ Spec: the server ends a session by closing its transport: it closes the WebSocke
 the pending long-poll so the next request of that sid gets HTTP 400. Both official clients
 take that as a transport close and reconnect by themselves.
 
-python-engineio (4.12-4.15) ``disconnect(sid)`` instead queues the close packet ``1`` and
+python-engineio (4.11-4.15) ``disconnect(sid)`` instead queues the close packet ``1`` and
 leaves the transport open: python-socketio's client takes ``1`` as final and never
 reconnects, and the JavaScript client ignores ``1`` on a WebSocket and hangs until its ping
 timeout (45 s with the defaults). :func:`end_session` is the server's decision to end a

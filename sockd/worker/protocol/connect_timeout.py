@@ -2,7 +2,7 @@
 
 Spec (Node's ``connectTimeout``, 45 s by default): a client that opened an Engine.IO
 session but is connected to no namespace when the timeout expires is closed, so half-open
-handshakes cannot pin server resources. python-socketio (5.12-5.18) has no such timeout: a
+handshakes cannot pin server resources. python-socketio (5.16-5.18) has no such timeout: a
 client that answers pings and never sends CONNECT stays forever.
 """
 

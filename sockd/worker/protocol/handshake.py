@@ -1,7 +1,7 @@
 """The handshake advertises the real ping interval, sub-second ones included.
 
 Spec: the open packet's ``pingInterval`` is the server's ping interval in milliseconds.
-python-engineio (4.12-4.15) computes ``int(ping_interval + grace) * 1000``, truncating
+python-engineio (4.11-4.15) computes ``int(ping_interval + grace) * 1000``, truncating
 before it multiplies, so ``ping_interval=0.3`` is advertised as ``0`` and a client
 expecting a ping every 0 ms times out. The open packet is the only packet queued when the
 session starts; :class:`ExactPingInterval` corrects it there, before it is encoded.

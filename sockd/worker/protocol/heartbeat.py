@@ -2,7 +2,7 @@
 
 Spec: the server pings every ``pingInterval``; without a pong within ``pingTimeout`` the
 session is closed, and later requests with its sid get HTTP 400. python-engineio
-(4.12-4.15) notices a missing pong only when it next sends a packet or when its monitor
+(4.11-4.15) notices a missing pong only when it next sends a packet or when its monitor
 task (which visits one session every ``pingTimeout / sessions`` seconds) comes by, so a poll
 arriving after the deadline is still answered 200 with the next ping. Here each ping cycle,
 started when the session starts and at every pong, sets a deadline, and a timer ends the

@@ -4,7 +4,7 @@ Spec (and the reference parser, socket.io-parser): a packet of an unknown type, 
 payload of the wrong shape (an EVENT is a non-empty array whose first element is the event
 name, not a reserved one; an ACK is an array; CONNECT an object; DISCONNECT nothing) or
 that does not parse (``42abc[...]``) is a protocol error, and the server closes the
-Engine.IO connection. python-socketio (5.12-5.18) logs such a packet's exception (its Engine.IO
+Engine.IO connection. python-socketio (5.16-5.18) logs such a packet's exception (its Engine.IO
 message handler swallows it) and keeps the connection, and it dispatches an event named
 ``connect`` to the app's connect handler. A binary packet announcing no attachments would
 make it treat every later message as an attachment.

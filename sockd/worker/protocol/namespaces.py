@@ -2,7 +2,7 @@
 
 Spec: a CONNECT to an unknown namespace is answered with the CONNECT_ERROR packet
 ``44/<ns>,{"message":"Invalid namespace"}`` (clients show ``message``). python-socketio
-(5.12-5.18) answers ``44/<ns>,"Unable to connect"``, a bare string clients cannot read as
+(5.16-5.18) answers ``44/<ns>,"Unable to connect"``, a bare string clients cannot read as
 an error object. :func:`serves` is the library's own rule for which namespaces it accepts.
 """
 

@@ -3,7 +3,7 @@
 Spec: a POST that delivered its packets is answered ``ok`` (HTTP 200). A second GET while
 one is pending breaks the protocol: the session is closed, the pending GET receives the
 close packet ``1`` and the second GET gets HTTP 400 (so do later ones). python-engineio
-(4.12-4.15) answers ``OK``, and lets two GETs wait on the same queue, each receiving
+(4.11-4.15) answers ``OK``, and lets two GETs wait on the same queue, each receiving
 whatever comes first.
 """
 

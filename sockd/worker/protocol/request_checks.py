@@ -2,7 +2,7 @@
 
 Spec: every request names an allowed ``transport`` and ``EIO=4``; a handshake is a GET; a
 request of a session is a GET or a POST. Anything else gets HTTP 400 (a WebSocket upgrade
-is refused). python-engineio (4.12-4.15) treats a missing ``transport`` as ``polling`` (200), only
+is refused). python-engineio (4.11-4.15) treats a missing ``transport`` as ``polling`` (200), only
 checks ``EIO`` on the handshake (200 without it afterwards), and answers other methods 405.
 OPTIONS stays with the library: it is the CORS preflight.
 """
