@@ -47,6 +47,9 @@ _SERVER = "engineio.AsyncServer"
 _SOCKET = "engineio.async_socket.AsyncSocket"
 _SIO = "socketio.AsyncServer"
 _SANSIO = "uvicorn.protocols.websockets.websockets_sansio_impl.WebSocketsSansIOProtocol"
+_HTTP = "uvicorn.protocols.http.httptools_impl.HttpToolsProtocol"
+_PROTOCOL_INIT = ("self", "config", "server_state", "app_state", "_loop")
+_ADAPTER = AppliedBy("sockd/worker/hosting/uvicorn_adapter.py")
 _SELF = ("self",)
 _ENVIRON = ("self", "environ")
 
@@ -261,39 +264,33 @@ ENTRIES: tuple[Entry, ...] = (
     # -- uvicorn ---------------------------------------------------------------------------
     Entry(
         "uvicorn.Server._serve",
-        AppliedBy("sockd/worker/hosting/uvicorn_adapter.py"),
+        _ADAPTER,
         "serve sockets the master passes, with no listener of uvicorn's own",
         "a public way to serve an accepted socket",
         needs=(
             Need("uvicorn.Server._serve", ("self", "sockets")),
             Need("uvicorn.Config.load", _SELF),
-            Need(
-                "uvicorn.protocols.http.httptools_impl.HttpToolsProtocol.__init__",
-                ("self", "config", "server_state", "app_state", "_loop"),
-            ),
+            Need(f"{_HTTP}.__init__", _PROTOCOL_INIT),
         ),
     ),
     Entry(
         f"{_SANSIO}.connection_made",
-        AppliedBy("sockd/worker/hosting/uvicorn_adapter.py"),
+        _ADAPTER,
         "scope['client'] is the address the master determined (PROXY, X-Forwarded-For)",
         "a per-connection client address argument",
         needs=(
-            Need(
-                "uvicorn.protocols.http.httptools_impl.HttpToolsProtocol.connection_made",
-                ("self", "transport"),
-            ),
+            Need(f"{_HTTP}.connection_made", ("self", "transport")),
             Need(f"{_SANSIO}.connection_made", ("self", "transport")),
         ),
     ),
     Entry(
         f"{_SANSIO}.send",
-        AppliedBy("sockd/worker/hosting/uvicorn_adapter.py"),
+        _ADAPTER,
         "send_now for the direct write, lean queues, handshake headers let go "
         "(hot_path/direct_write.py, hot_path/lean_queue.py)",
         "a synchronous send when the transport is writable",
         needs=(
-            Need(f"{_SANSIO}.__init__", ("self", "config", "server_state", "app_state", "_loop")),
+            Need(f"{_SANSIO}.__init__", _PROTOCOL_INIT),
             Need(f"{_SANSIO}.send", ("self", "message")),
             Need(f"{_SANSIO}.start_keepalive", _SELF),
             Need(f"{_SANSIO}.pause_writing", _SELF),

@@ -5,14 +5,16 @@ uvicorn has no public API for "serve this already-accepted socket". Its
 zero listeners, and its HTTP protocol classes serve any connected socket given
 ``server_state`` and the lifespan ``state``. Those names (``_serve``,
 ``server_state``, ``lifespan.state``, ``http_protocol_class``, ``_loop``) are
-internals, stable since uvicorn 0.21; pyproject pins a range and the tests run
-the hand-off at both ends of it.
+internals: entries of the compat list (sockd/worker/compat/entries.py), whose guard
+checks them before a worker starts, tested at both ends of the supported range.
 
 The WebSocket side uses the websockets-sansio implementation, whose connection
-state (``queue``, ``writable``, ``request``, ``response``, ``start_keepalive``)
-is also an internal, in this form since uvicorn 0.53: the subclass below puts
+state (``queue``, ``writable``, ``request``, ``response``, ``start_keepalive``,
+``disconnected``, ``pause_writing``) is also an internal, in this form since uvicorn
+0.52.1 (write backpressure and the closing handshake came then): the class below puts
 lighter queues in, lets go of the handshake once it is done, and writes a frame from
-plain code when nothing waits (``send_now``).
+plain code when nothing waits (``send_now``, which the direct write reaches through
+:func:`direct_sender`).
 
 The client address the master determined (from a PROXY header or a trusted
 X-Forwarded-For) replaces the transport's peer in ``scope["client"]`` and the

@@ -19,10 +19,13 @@ from sockd.worker.compat.install import (
     applicable,
     compose,
     install,
+    install_engineio,
     installed_versions,
 )
 from sockd.worker.compat.model import AppliedBy, DriverWrap, SerializerWrap, Versions
 from sockd.worker.compat.sessions import session_class
+from sockd.worker.protocol.heartbeat import PongDeadline
+from tests.unit.worker.asgi_driver import handshake, request
 
 REPO = Path(__file__).resolve().parents[4]
 
@@ -118,3 +121,17 @@ def test_a_version_specific_entry_applies_only_in_its_range() -> None:
     narrow = [e for e in ENTRIES if e.versions is not None]
     assert narrow and all(e in older for e in narrow)
     assert not any(e in newer for e in narrow)
+
+
+def test_the_engineio_entries_install_on_an_engineio_server_alone() -> None:
+    async def scenario() -> tuple[int, str, bool]:
+        eio = engineio.AsyncServer(async_mode="asgi", monitor_clients=False, ping_interval=0.5)
+        install_engineio(eio, CompatConfig())
+        app = engineio.ASGIApp(eio, engineio_path="socket.io")
+        opened = await request(app)
+        sid = await handshake(app)
+        posted = await request(app, "POST", "4hello", sid=sid)
+        ping_interval = int(opened.body.split('"pingInterval":')[1].split(",")[0])
+        return ping_interval, posted.body, isinstance(eio.sockets[sid], PongDeadline)
+
+    assert asyncio.run(scenario()) == (500, "ok", True)
