@@ -6,15 +6,17 @@ session is closed, and later requests with its sid get HTTP 400. python-engineio
 task (which visits one session every ``pingTimeout / sessions`` seconds) comes by, so a poll
 arriving after the deadline is still answered 200 with the next ping. Here each ping cycle,
 started when the session starts and at every pong, sets a deadline, and a timer ends the
-session on time (uvloop runs due timers before the I/O of the same loop turn, so a request
-arriving after the deadline finds the session gone). The library's own check, run before
-each send and by its monitor, is answered against the same deadline.
+session on time. A poll that reaches the session after its deadline, before the timer ran
+(a busy loop can read the request in the same turn the deadline passes), ends the session
+itself and gets 400. The library's own check, run before each send and by its monitor, is
+answered against the same deadline.
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
+from typing import Any
 
 from engineio import exceptions
 
@@ -57,6 +59,12 @@ class PongDeadline(StartedSession):
 
     async def _end(self) -> None:
         await end_session(self.server, self.sid, self.server.reason.PING_TIMEOUT)
+
+    async def handle_get_request(self, environ: dict[str, Any]) -> Any:
+        if not self.closed and asyncio.get_running_loop().time() >= self._pong_deadline:
+            await self._end()
+            raise exceptions.EngineIOError("ping timeout")  # the library answers 400
+        return await super().handle_get_request(environ)
 
     def alive_at(self, now: float) -> bool:
         """Whether :meth:`check_ping_timeout` at loop time ``now`` passes without awaiting."""

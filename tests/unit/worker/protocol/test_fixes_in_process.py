@@ -185,3 +185,16 @@ def test_an_invalid_packet_over_websocket_closes_the_session() -> None:
         return closed, sid in app.engineio_server.eio.sockets
 
     assert asyncio.run(scenario()) == (None, False)
+
+
+def test_a_poll_after_the_pong_deadline_gets_400_even_before_the_timer_ran() -> None:
+    """A busy loop can read a poll in the turn its session's deadline passes."""
+
+    async def scenario() -> tuple[int, bool]:
+        app = socketio_app()
+        sid = await _connected_polling(app)
+        session(app, sid)._pong_deadline = 0.0  # passed; its timer has not run yet
+        reply = await request(app, sid=sid)
+        return reply.status, sid in app.engineio_server.eio.sockets
+
+    assert asyncio.run(scenario()) == (400, False)
