@@ -194,7 +194,8 @@ def test_a_poll_after_the_pong_deadline_gets_400_even_before_the_timer_ran() -> 
         app = socketio_app()
         sid = await _connected_polling(app)
         session(app, sid)._pong_deadline = 0.0  # passed; its timer has not run yet
-        reply = await request(app, sid=sid)
-        return reply.status, sid in app.engineio_server.eio.sockets
+        poll = asyncio.ensure_future(request(app, sid=sid))
+        await settled(poll.done)  # answered at once, not parked until some timeout
+        return poll.result().status, sid in app.engineio_server.eio.sockets
 
     assert asyncio.run(scenario()) == (400, False)
