@@ -315,7 +315,8 @@ async def departure(port: int, ip: str, leave: Any) -> Any:
         await leave(ws, wire)
         deadline = asyncio.get_running_loop().time() + 10
         while True:
-            [reason] = await ask(witness, 2, "reason", sid["sid"])
+            # Not heard yet: the controller returned None, an ack without arguments.
+            reason = next(iter(await ask(witness, 2, "reason", sid["sid"])), None)
             if reason is not None or asyncio.get_running_loop().time() > deadline:
                 return reason
             await asyncio.sleep(0.05)

@@ -24,6 +24,7 @@ from sockd.worker.app_model.middleware import Middleware
 from sockd.worker.app_model.router import IO
 from sockd.worker.app_model.runtime import NamespaceRuntime
 from sockd.worker.app_model.session import SessionReader
+from sockd.worker.compat import install as compat
 
 log = logging.getLogger("sockd.app")
 
@@ -44,7 +45,7 @@ def build_application(root: Path, env: str, settings: Settings) -> tuple[Any, Ap
     """Load the app under ``root``; returns the ASGI app to serve and the Application."""
     add_to_path(root)
     init = settings.io.init
-    server = socketio.AsyncServer(async_mode="asgi", **init.server_options())
+    server = compat.AsyncServer(async_mode="asgi", **init.server_options())
     app = Application(root, env, settings, IO(load_controllers(root), server))
 
     router = optional_module(root, "router")

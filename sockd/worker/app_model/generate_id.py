@@ -1,9 +1,12 @@
 """Request-aware socket ids: the app's ``generate_id(request)``, sync or async.
 
-python-engineio calls ``generate_id()`` with no request and cannot await. An
-ASGI wrapper therefore computes the id for each handshake before engine.io
-sees it and leaves it in a context variable, which the engine.io server's
-``generate_id`` (replaced on the instance) reads in the same task.
+python-engineio calls ``generate_id()`` with no request and cannot await. An ASGI wrapper
+(:func:`install_generate_id`) therefore computes the id for each handshake before
+engine.io sees it and leaves it in a context variable, and the handshake's scope says so;
+:class:`HandshakeIds` (the Engine.IO server's ``generate_id``) reads it in the same task,
+and :class:`EngineIdSockets` gives the client's socket in the default namespace the same
+id. Both are entries of the compat list (:mod:`sockd.worker.compat.entries`), inert for
+apps without a ``generate_id``.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qs
 
+import engineio
 import socketio
 
 from sockd.worker.app_model.context import Request
@@ -24,34 +28,44 @@ log = logging.getLogger("sockd.app")
 IdFactory = Callable[[Request], str | Awaitable[str]]
 ASGIApp = Callable[..., Awaitable[None]]
 
+#: Set in the scope of a handshake whose session id the app generated.
+GENERATED_ID = "sockd.generated_id"
+
 _handshake_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "sockd_handshake_id", default=None
 )
 
 
-def install_generate_id(
-    sio: socketio.AsyncServer, factory: IdFactory, app: ASGIApp, path: str
-) -> ASGIApp:
-    """Make ``sio`` use ``factory``'s ids; returns the ASGI app to serve instead of ``app``.
+class HandshakeIds(engineio.AsyncServer):
+    """Session ids come from the app's ``generate_id`` when the handshake has one."""
 
-    The Engine.IO session gets the generated id, and so does the client's socket
-    in the default namespace (``ctx.socket.id``); sockets in other namespaces
-    keep random ids, since one client may join several.
+    def generate_id(self) -> str:
+        return _handshake_id.get() or super().generate_id()
+
+
+class EngineIdSockets(socketio.AsyncServer):
+    """The socket in the default namespace gets the Engine.IO id the app generated;
+    sockets in other namespaces keep random ids, since one client may join several.
+
+    python-socketio draws the socket id from ``eio.generate_id()`` in ``_handle_connect``.
     """
-    eio = sio.eio
-    default = eio.generate_id
-    eio.generate_id = lambda: _handshake_id.get() or default()
-    handle_connect = sio._handle_connect
 
-    async def handle_connect_with_engine_id(eio_sid: str, namespace: str, data: Any) -> Any:
-        # python-socketio draws the socket id from eio.generate_id() in here.
-        token = _handshake_id.set(eio_sid if (namespace or "/") == "/" else None)
+    async def _handle_connect(self, eio_sid: str, namespace: str, data: Any) -> Any:
+        scope = (self.environ.get(eio_sid) or {}).get("asgi.scope") or {}
+        generated = bool(scope.get(GENERATED_ID)) and (namespace or "/") == "/"
+        token = _handshake_id.set(eio_sid if generated else None)
         try:
-            return await handle_connect(eio_sid, namespace, data)
+            return await super()._handle_connect(eio_sid, namespace, data)
         finally:
             _handshake_id.reset(token)
 
-    sio._handle_connect = handle_connect_with_engine_id
+
+def install_generate_id(
+    sio: socketio.AsyncServer, factory: IdFactory, app: ASGIApp, path: str
+) -> ASGIApp:
+    """The ASGI app to serve instead of ``app`` so that ``sio``'s sessions (and default
+    namespace sockets) get ``factory``'s ids."""
+    eio = sio.eio
     prefix = "/" + path.strip("/") + "/"
 
     async def with_generated_id(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -78,7 +92,7 @@ def install_generate_id(
             return
         token = _handshake_id.set(sid)
         try:
-            await app(scope, receive, send)
+            await app({**scope, GENERATED_ID: True}, receive, send)
         finally:
             _handshake_id.reset(token)
 

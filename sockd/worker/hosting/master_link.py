@@ -50,7 +50,8 @@ class MasterLink(asyncio.Protocol):
         try:
             frames = self._decoder.feed(data)
         except FrameError:
-            self._transport and self._transport.abort()
+            if self._transport is not None:
+                self._transport.abort()
             return
         for kind, payload in frames:
             if kind is Kind.BUS:

@@ -22,10 +22,15 @@ from sockd.wire.sid_tag import slot_of, tag
 from sockd.worker.hosting.drain_gate import TRY_AGAIN_LATER, ASGIApp, Receive, Scope, Send
 
 
-def install_slot_tags(eio: engineio.AsyncServer, slot: int) -> None:
-    """Make every session id ``eio`` generates name ``slot``, keeping its generator."""
-    generate = eio.generate_id
-    eio.generate_id = lambda: tag(generate(), slot)  # type: ignore[method-assign]
+class SlotTags(engineio.AsyncServer):
+    """Every session id names ``session_slot`` (set by the compat layer with
+    ``--sticky-key sid``; ``None`` leaves ids as they are)."""
+
+    session_slot: int | None = None
+
+    def generate_id(self) -> str:
+        sid: str = super().generate_id()
+        return sid if self.session_slot is None else tag(sid, self.session_slot)
 
 
 class SidOwnerGate:

@@ -5,14 +5,16 @@ uvicorn has no public API for "serve this already-accepted socket". Its
 zero listeners, and its HTTP protocol classes serve any connected socket given
 ``server_state`` and the lifespan ``state``. Those names (``_serve``,
 ``server_state``, ``lifespan.state``, ``http_protocol_class``, ``_loop``) are
-internals, stable since uvicorn 0.21; pyproject pins a range and the tests run
-the hand-off at both ends of it.
+internals: entries of the compat list (sockd/worker/compat/entries.py), whose guard
+checks them before a worker starts, tested at both ends of the supported range.
 
 The WebSocket side uses the websockets-sansio implementation, whose connection
-state (``queue``, ``writable``, ``request``, ``response``, ``start_keepalive``)
-is also an internal, in this form since uvicorn 0.53: the subclass below puts
+state (``queue``, ``writable``, ``request``, ``response``, ``start_keepalive``,
+``disconnected``, ``pause_writing``) is also an internal, in this form since uvicorn
+0.52.1 (write backpressure and the closing handshake came then): the class below puts
 lighter queues in, lets go of the handshake once it is done, and writes a frame from
-plain code when nothing waits (``send_now``).
+plain code when nothing waits (``send_now``, which the direct write reaches through
+:func:`direct_sender`).
 
 The client address the master determined (from a PROXY header or a trusted
 X-Forwarded-For) replaces the transport's peer in ``scope["client"]`` and the
@@ -26,8 +28,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import math
 import socket
 import ssl
+from collections.abc import Callable
 from typing import Any
 
 import uvicorn
@@ -59,7 +63,8 @@ class UvicornHost:
             log_config=None,
             log_level=log_level,
             access_log=access_log,
-            timeout_graceful_shutdown=graceful_timeout,
+            # uvicorn takes whole seconds (the master's own deadline bounds the drain).
+            timeout_graceful_shutdown=math.ceil(graceful_timeout),
             # The master already accepted; proxies are handled by the master too.
             proxy_headers=False,
             server_header=False,
@@ -121,8 +126,9 @@ class UvicornHost:
         return len(self.server.server_state.connections)
 
     def shut_down(self, timeout: float) -> None:
-        """Start uvicorn's graceful shutdown, waiting at most ``timeout`` for requests."""
-        self.config.timeout_graceful_shutdown = max(0.0, timeout)
+        """Start uvicorn's graceful shutdown, waiting about ``timeout`` (whole seconds, as
+        uvicorn takes it) for requests."""
+        self.config.timeout_graceful_shutdown = max(0, math.ceil(timeout))
         self.server.should_exit = True
 
     async def wait_closed(self) -> None:
@@ -143,55 +149,85 @@ async def _connect(
         sock.close()  # the client went away, or failed its TLS handshake
 
 
+class SockdWebSocket:
+    """sockd's part of the WebSocket protocol (composed in front of uvicorn's
+    websockets-sansio class): the real client address, lighter queues, the handshake let go
+    once done, and :meth:`send_now`."""
+
+    # The attributes of uvicorn's WebSocketsSansIOProtocol used here (its internals).
+    queue: Any
+    writable: Any
+    request: Any
+    response: Any
+    conn: Any
+    transport: Any
+    disconnected: bool
+    close_sent: bool
+    handshake_complete: bool
+    initial_response: Any
+    client: Address | None
+
+    def __init__(self, *args: Any, real_client: Address, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.real_client = real_client
+        # Same logic, a fraction of the memory (sockd/worker/hot_path/lean_queue.py).
+        self.queue = LeanQueue()
+        self.writable = LeanEvent()
+        self.writable.set()
+
+    def connection_made(self, transport: Any) -> None:
+        super().connection_made(transport)  # type: ignore[misc]
+        self.client = self.real_client
+
+    def send_now(self, data: str | bytes) -> bool:
+        """Write one message frame at once, as ``send`` would; False if it cannot now.
+
+        ``send`` is a coroutine only to wait while the transport is paused; the worker's
+        direct write (sockd/worker/hot_path/direct_write.py) calls this from plain code and
+        queues the packet instead when it returns False.
+        """
+        if (
+            self.disconnected
+            or self.close_sent
+            or not self.handshake_complete
+            or self.initial_response is not None
+            or not self.writable.is_set()
+        ):
+            return False
+        try:
+            if isinstance(data, bytes):
+                self.conn.send_binary(data)
+            else:
+                self.conn.send_text(data.encode())
+        except InvalidState:
+            return False
+        self.transport.write(b"".join(self.conn.data_to_send()))
+        return True
+
+    def start_keepalive(self) -> None:
+        # Called once the handshake response is written: the parsed request's and the
+        # response's headers (~3 KiB) are not used again (the scope has its own copy).
+        # websockets' parser keeps the request for the connection's lifetime, so its
+        # headers are emptied in place.
+        self.request.headers.clear()
+        self.request = self.response = None
+        super().start_keepalive()  # type: ignore[misc]
+
+
+def direct_sender(asgi_send: Any) -> Callable[[str | bytes], bool] | None:
+    """The ``send_now`` of the WebSocket whose ASGI ``send`` is ``asgi_send`` itself (no
+    ASGI middleware in between, so none misses a frame), or None."""
+    protocol = getattr(asgi_send, "__self__", None)  # a bound method of the protocol
+    if isinstance(protocol, SockdWebSocket) and asgi_send == protocol.send:  # type: ignore[attr-defined]
+        return protocol.send_now
+    return None
+
+
 def _with_real_client(http_class: type, ws_class: type | None) -> Any:
     """``http_class`` (and its WebSocket upgrade) showing ``real_client`` as the client."""
-
-    class RealClientWebSocket(ws_class or object):  # type: ignore[misc]
-        def __init__(self, *args: Any, real_client: Address, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            self.real_client = real_client
-            # Same logic, a fraction of the memory (sockd/worker/hot_path/lean_queue.py).
-            self.queue = LeanQueue()
-            self.writable = LeanEvent()
-            self.writable.set()
-
-        def connection_made(self, transport: Any) -> None:
-            super().connection_made(transport)  # type: ignore[misc]
-            self.client = self.real_client
-
-        def send_now(self, data: str | bytes) -> bool:
-            """Write one message frame at once, as ``send`` would; False if it cannot now.
-
-            ``send`` is a coroutine only to wait while the transport is paused; the
-            worker's direct write (sockd/worker/hot_path/direct_write.py) calls this from
-            plain code and queues the packet instead when it returns False.
-            """
-            if (
-                self.disconnected
-                or self.close_sent
-                or not self.handshake_complete
-                or self.initial_response is not None
-                or not self.writable.is_set()
-            ):
-                return False
-            try:
-                if isinstance(data, bytes):
-                    self.conn.send_binary(data)
-                else:
-                    self.conn.send_text(data.encode())
-            except InvalidState:
-                return False
-            self.transport.write(b"".join(self.conn.data_to_send()))
-            return True
-
-        def start_keepalive(self) -> None:
-            # Called once the handshake response is written: the parsed request's and
-            # the response's headers (~3 KiB) are not used again (the scope has its own
-            # copy). websockets' parser keeps the request for the connection's lifetime,
-            # so its headers are emptied in place.
-            self.request.headers.clear()
-            self.request = self.response = None
-            super().start_keepalive()  # type: ignore[misc]
+    ws_protocol = (
+        type("SockdWebSocketProtocol", (SockdWebSocket, ws_class), {}) if ws_class else None
+    )
 
     class RealClientHTTP(http_class):  # type: ignore[misc, valid-type]
         real_client: Address
@@ -199,9 +235,9 @@ def _with_real_client(http_class: type, ws_class: type | None) -> Any:
         def connection_made(self, transport: Any) -> None:
             super().connection_made(transport)
             self.client = self.real_client
-            if ws_class is not None:
+            if ws_protocol is not None:
                 self.ws_protocol_class = functools.partial(
-                    RealClientWebSocket, real_client=self.real_client
+                    ws_protocol, real_client=self.real_client
                 )
 
     return RealClientHTTP

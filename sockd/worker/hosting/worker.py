@@ -20,16 +20,15 @@ from sockd.logs import route_library_logs_to_root
 from sockd.wire.frames import FrameError, Kind
 from sockd.wire.handoff import receive_handoff
 from sockd.worker.bus.managers import MasterBusManager, RedisBusManager
+from sockd.worker.compat.guard import check_libraries
+from sockd.worker.compat.install import CompatConfig, install
 from sockd.worker.hosting.app_loader import LoadedApp, load
 from sockd.worker.hosting.drain import end_all_sessions
 from sockd.worker.hosting.drain_gate import DrainGate
 from sockd.worker.hosting.gc_tuning import tune_collector
 from sockd.worker.hosting.master_link import MasterLink
-from sockd.worker.hosting.real_address import install_real_client_address
-from sockd.worker.hosting.sid_owner import SidOwnerGate, install_slot_tags
+from sockd.worker.hosting.sid_owner import SidOwnerGate
 from sockd.worker.hosting.uvicorn_adapter import UvicornHost
-from sockd.worker.hot_path import SESSION_BASES, SESSION_MIXINS, install_hot_path
-from sockd.worker.protocol import install_protocol_fixes
 
 HEARTBEAT_INTERVAL = 1.0
 #: Drain bound when the master vanished: nobody will kill us, so be quick.
@@ -88,6 +87,7 @@ class Worker:
         return 0
 
     async def _boot(self) -> None:
+        check_libraries()
         self._app = load(self.options)
         route_library_logs_to_root()
         sio = self._app.sio
@@ -102,18 +102,12 @@ class Worker:
                     else "socketio.AsyncServer(transports=['websocket'])"
                 )
             )
-        install_real_client_address(sio.eio)
-        install_hot_path(sio)
-        install_protocol_fixes(
-            sio,
-            connect_timeout=self.options.cluster.connect_timeout,
-            session_mixins=SESSION_MIXINS,
-            session_bases=SESSION_BASES,
-        )
+        slot = self.slot if self.options.sid_routing else None
+        connect_timeout = self.options.cluster.connect_timeout
+        install(sio, CompatConfig(connect_timeout=connect_timeout, slot=slot))
         app = self._app.asgi_app
-        if self.options.sid_routing:
-            install_slot_tags(sio.eio, self.slot)
-            app = SidOwnerGate(app, self.slot, sio.eio.sockets)
+        if slot is not None:
+            app = SidOwnerGate(app, slot, sio.eio.sockets)
         self._gate = DrainGate(app)
         await self._install_bus(sio)
         host = UvicornHost(

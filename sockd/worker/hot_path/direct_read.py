@@ -1,110 +1,73 @@
-"""Read each WebSocket message in the session's own task, not in a new one per message.
+"""Read each WebSocket message without a new task per message.
 
-python-engineio's WebSocket handler reads every message as
+python-engineio's WebSocket handler (4.11-4.15) reads every message as
 ``await asyncio.wait_for(asyncio.ensure_future(ws.wait()), ping_interval + ping_timeout)``:
 on Python 3.11 a task, a timer and a waiter per received message, about a sixth of a
-worker's CPU under echo (69 -> 56 us of worker CPU per acked echo without them, bench
-echo scenario). Here the handler awaits
-``ws.wait()`` directly. The per-read bound is the session's pong deadline
-(:mod:`sockd.worker.protocol.heartbeat`): a client silent for ping interval + ping timeout
-misses its pong, the deadline ends the session, and the writer's close wakes this read.
+worker's CPU under echo (bench echo scenario). The handler calls ``ws.wait()`` inside that
+task, so the WebSocket it is given decides how much one call does: here
+:class:`InlineReads` hands each plain message (``4...`` or binary) to the session's
+``receive`` itself, as the library's loop would, and returns to the library only what needs
+its loop: a pong (which also restarts the library's read bound, so a live client never
+meets it: it pongs every ping interval), a close or upgrade packet, anything it must reject
+(an oversized or undecodable message), the end of the connection. So one task and one timer
+per ping cycle instead of per message. The read bound the library no longer applies per
+message is the session's pong deadline (:mod:`sockd.worker.protocol.heartbeat`).
 
-The method is python-engineio 4.15's ``AsyncSocket._websocket_handler`` (MIT licence,
-pinned in pyproject.toml) with only the reading loop changed. The session adopts this
-class behind the protocol fixes, which wrap the handler as they wrapped the library's.
+One difference: a handler that python-socketio runs inside ``receive`` (connect handlers,
+or every handler with ``async_handlers=False``) and that is still running when the
+library's bound expires (ping interval + ping timeout after the last pong, when the pong
+deadline has already ended the session) is cancelled with the read, where the library
+would let it finish on the ended session.
 """
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from engineio import exceptions, packet
 from engineio.async_socket import AsyncSocket
 
 
-class DirectRead(AsyncSocket):
-    async def _websocket_handler(self, ws: Any) -> None:
-        """Engine.IO over one WebSocket: the upgrade if any, a writer task, the reading loop."""
+class InlineReads:
+    """The WebSocket as python-engineio's handler reads it: plain messages are received
+    inside ``wait``, everything else is returned to the library's loop."""
 
-        async def websocket_wait() -> Any:
-            data = await ws.wait()
-            if data and len(data) > self.server.max_http_buffer_size:
-                raise ValueError("packet is too large")
-            return data
+    def __init__(self, ws: Any, socket: AsyncSocket) -> None:
+        self._ws = ws
+        self._socket = socket
 
-        if self.connected:
-            # the socket was already connected, so this is an upgrade
-            self.upgrading = True  # hold packet sends during the upgrade
-            try:
-                pkt = await websocket_wait()
-            except OSError:
-                return
-            decoded_pkt = packet.Packet(encoded_packet=pkt)
-            if decoded_pkt.packet_type != packet.PING or decoded_pkt.data != "probe":
-                self.server.logger.info("%s: Failed websocket upgrade, no PING packet", self.sid)
-                self.upgrading = False
-                return
-            await ws.send(packet.Packet(packet.PONG, data="probe").encode())
-            await self.queue.put(packet.Packet(packet.NOOP))  # end poll
-            try:
-                pkt = await websocket_wait()
-            except OSError:
-                self.upgrading = False
-                return
-            decoded_pkt = packet.Packet(encoded_packet=pkt)
-            if decoded_pkt.packet_type != packet.UPGRADE:
-                self.upgraded = False
-                self.server.logger.info(
-                    "%s: Failed websocket upgrade, expected UPGRADE packet, received %s instead.",
-                    self.sid,
-                    pkt,
-                )
-                self.upgrading = False
-                return
-            self.upgraded = True
-            self.upgrading = False
-        else:
-            self.connected = True
-            self.upgraded = True
-
-        async def writer() -> None:
-            while True:
-                try:
-                    packets = await self.poll()
-                except exceptions.QueueEmpty:
-                    break
-                if not packets:
-                    break  # empty packet list returned -> connection closed
-                try:
-                    for pkt in packets:
-                        await ws.send(pkt.encode())
-                except Exception:
-                    break
-            await ws.close()
-
-        writer_task = asyncio.ensure_future(writer())
-        self.server.logger.info("%s: Upgrade to websocket successful", self.sid)
-
+    async def wait(self) -> Any:
+        socket = self._socket
         while True:
+            message = await self._ws.wait()
+            if not (socket.upgraded and not socket.upgrading and self._plain(message)):
+                return message
             try:
-                message = await websocket_wait()
-            except (asyncio.CancelledError, Exception):
-                break  # as the library does (a too large message too): clean up below
-            if message is None:
-                break  # connection closed by client
-            pkt = packet.Packet(encoded_packet=message)
-            try:
-                await self.receive(pkt)
-            except exceptions.UnknownPacketError:
-                pass
+                await socket.receive(packet.Packet(encoded_packet=message))
             except exceptions.SocketIsClosedError:
-                self.server.logger.info("Receive error -- socket is closed")
-                break
-            except Exception:
-                # an unexpected error is logged and the connection closed properly
-                self.server.logger.exception("Unknown receive error")
+                socket.server.logger.info("Receive error -- socket is closed")
+                return None  # the library's loop ends as when the client closed
+            except Exception:  # as the library's loop: log, and keep the connection
+                socket.server.logger.exception("Unknown receive error")
 
-        await self.queue.put(None)  # unlock the writer task so it can exit
-        await writer_task
-        await self.close(wait=False, abort=True, reason=self.server.reason.TRANSPORT_CLOSE)
+    def _plain(self, message: Any) -> bool:
+        """A message packet the library would pass to ``receive`` as it is."""
+        if isinstance(message, str):
+            if message[:1] != "4":
+                return False
+        elif not isinstance(message, bytes):
+            return False
+        return len(message) <= self._socket.server.max_http_buffer_size
+
+    async def send(self, message: str | bytes) -> None:
+        await self._ws.send(message)
+
+    async def close(self) -> None:
+        await self._ws.close()
+
+
+class DirectRead(AsyncSocket):
+    """Gives python-engineio's WebSocket handler an :class:`InlineReads` WebSocket."""
+
+    async def _websocket_handler(self, ws: Any) -> None:
+        await super()._websocket_handler(InlineReads(ws, self))

@@ -14,20 +14,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from engineio import packet as eio_packet
 
+from sockd.worker.hosting.uvicorn_adapter import direct_sender
 from sockd.worker.hot_path.writer_poll import TimerPoll
 from sockd.worker.protocol.heartbeat import PongDeadline
 
 
 class DirectWrite(TimerPoll):
-    #: The uvicorn WebSocket protocol this session's frames may be written to directly.
-    _direct: Any = None
+    #: Writes one frame to this session's WebSocket now, or answers False.
+    _direct: Callable[[str | bytes], bool] | None = None
 
     async def _websocket_handler(self, ws: Any) -> None:
-        self._direct = _writable_protocol(ws)
+        # ``asgi_send``: python-engineio's ASGI WebSocket keeps the ASGI ``send`` there.
+        self._direct = direct_sender(getattr(ws, "asgi_send", None))
         try:
             await super()._websocket_handler(ws)
         finally:
@@ -58,17 +61,8 @@ class DirectWrite(TimerPoll):
             and not self.upgrading
             and pkt.packet_type != eio_packet.NOOP
             and self.queue.empty()
-            and direct.send_now(pkt.encode())
+            and direct(pkt.encode())
         ):
             self.written_while_parked = True
             return
         self.queue.put_nowait(pkt)
-
-
-def _writable_protocol(ws: Any) -> Any:
-    """uvicorn's protocol behind engine.io's WebSocket, if its ASGI send is the protocol's."""
-    send = getattr(ws, "asgi_send", None)
-    protocol = getattr(send, "__self__", None)
-    if protocol is not None and hasattr(protocol, "send_now") and send == protocol.send:
-        return protocol
-    return None

@@ -15,6 +15,8 @@ import asyncio
 import collections
 from typing import Any
 
+import engineio
+
 
 class _Waiters(list[Any]):
     """The waiter deque's operations asyncio uses, on a list (short: O(n) is fine)."""
@@ -54,3 +56,10 @@ class LeanQueue(asyncio.Queue[Any]):
         if not self._queue:
             self._queue = _NO_ITEMS
         return item
+
+
+class LeanQueues(engineio.AsyncServer):
+    """Every Engine.IO session's send queue is a :class:`LeanQueue`."""
+
+    def create_queue(self, *args: Any, **kwargs: Any) -> LeanQueue:
+        return LeanQueue(*args, **kwargs)

@@ -13,8 +13,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import socketio
 from engineio import json as engineio_json
+from socketio.packet import Packet
 
 
 def _safe_int(digits: str) -> int:
@@ -45,8 +45,9 @@ class PacketJson:
         return json.dumps(obj, **kwargs)
 
 
-def install_packet_json(sio: socketio.AsyncServer) -> None:
-    """Give ``sio``'s packets :class:`PacketJson`, unless the app chose its own JSON module."""
-    base = sio.packet_class
-    if base.json is engineio_json:
-        sio.packet_class = type(base.__name__, (base,), {"json": PacketJson})
+def json_packet_class(base: type[Packet]) -> type[Packet]:
+    """``base`` (the server's serializer) with :class:`PacketJson`, unless the app chose its
+    own JSON module (then ``base`` itself)."""
+    if base.json is not engineio_json:
+        return base
+    return type(base.__name__, (base,), {"json": PacketJson})

@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import engineio
-
 Message = dict[str, Any]
+#: The signature of python-engineio's ASGI ``translate_request``.
+Translate = Callable[[Message, Any, Any], Awaitable[Message]]
 
 
 class RequestBody:
@@ -45,9 +45,10 @@ class RequestBody:
         return payload[:length]
 
 
-def install_request_body(eio: engineio.AsyncServer) -> None:
-    """Make ``eio``'s ASGI driver put a :class:`RequestBody` in each environ."""
-    translate = eio._async["translate_request"]
+def with_request_body(translate: Translate) -> Translate:
+    """python-engineio's ASGI ``translate_request``, putting a :class:`RequestBody` in each
+    environ. Its ``AwaitablePayload`` keeps the request's first event as ``event`` (since
+    4.13); an older one holds the whole body already and is kept."""
 
     async def translate_request(scope: Message, receive: Any, send: Any) -> Message:
         environ = await translate(scope, receive, send)
@@ -56,4 +57,4 @@ def install_request_body(eio: engineio.AsyncServer) -> None:
             environ["wsgi.input"] = RequestBody(body.event, receive)
         return environ
 
-    eio._async = {**eio._async, "translate_request": translate_request}
+    return translate_request

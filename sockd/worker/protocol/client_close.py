@@ -2,7 +2,7 @@
 
 Spec: when the client sends the close packet ``1``, a pending long-poll is answered with a
 noop ``6`` (HTTP 200) and later requests of the session get 400; on a WebSocket the server
-closes the socket. python-engineio 4.15 marks the session closed but leaves the pending
+closes the socket. python-engineio (4.11-4.15) marks the session closed but leaves the pending
 poll waiting until ``pingInterval + pingTimeout``, then answers 400, and leaves the
 WebSocket open for as long.
 """

@@ -4,14 +4,14 @@ Spec: the server ends a session by closing its transport: it closes the WebSocke
 the pending long-poll so the next request of that sid gets HTTP 400. Both official clients
 take that as a transport close and reconnect by themselves.
 
-python-engineio 4.15's ``disconnect(sid)`` instead queues the close packet ``1`` and leaves
-the transport open: python-socketio's client takes ``1`` as final and never reconnects, and
-the JavaScript client ignores ``1`` on a WebSocket and hangs until its ping timeout (45 s
-with the defaults). :func:`end_session` is the server's decision to end a session (drain,
-reload, recycle, a kick, a timeout): no close packet, the transport ended at once.
-:func:`fail_session` ends a session the client broke (an invalid packet, a second
+python-engineio (4.11-4.15) ``disconnect(sid)`` instead queues the close packet ``1`` and
+leaves the transport open: python-socketio's client takes ``1`` as final and never
+reconnects, and the JavaScript client ignores ``1`` on a WebSocket and hangs until its ping
+timeout (45 s with the defaults). :func:`end_session` is the server's decision to end a
+session (drain, reload, recycle, a kick, a timeout): no close packet, the transport ended at
+once. :func:`fail_session` ends a session the client broke (an invalid packet, a second
 concurrent poll) the way Node's engine.io does: a pending poll gets ``1``.
-:func:`install_server_disconnect` routes ``eio.disconnect()`` through :func:`end_session`.
+:class:`ServerDisconnect` routes ``eio.disconnect()`` through :func:`end_session`.
 """
 
 from __future__ import annotations
@@ -19,9 +19,6 @@ from __future__ import annotations
 import engineio
 from engineio import packet
 from engineio.async_socket import AsyncSocket
-
-SERVER_DISCONNECT = engineio.AsyncServer.reason.SERVER_DISCONNECT
-TRANSPORT_ERROR = engineio.AsyncServer.reason.TRANSPORT_ERROR
 
 
 def end_transport(socket: AsyncSocket, last: packet.Packet) -> None:
@@ -34,16 +31,19 @@ def end_transport(socket: AsyncSocket, last: packet.Packet) -> None:
     socket.queue.put_nowait(None)
 
 
-async def end_session(eio: engineio.AsyncServer, sid: str, reason: str = SERVER_DISCONNECT) -> None:
-    """Close one session (the app's disconnect handlers run) without the close packet."""
+async def end_session(eio: engineio.AsyncServer, sid: str, reason: str | None = None) -> None:
+    """Close one session (the app's disconnect handlers run) without the close packet.
+
+    ``reason``: python-engineio's disconnect reason, the server's own decision by default.
+    """
     socket = eio.sockets.pop(sid, None)
     if socket is None or socket.closed:
         return
-    await socket.close(wait=False, abort=True, reason=reason)
+    await socket.close(wait=False, abort=True, reason=reason or eio.reason.SERVER_DISCONNECT)
     end_transport(socket, packet.Packet(packet.NOOP))
 
 
-async def fail_session(socket: AsyncSocket, reason: str = TRANSPORT_ERROR) -> None:
+async def fail_session(socket: AsyncSocket) -> None:
     """Close a session the client broke; a pending poll receives the close packet ``1``.
 
     The closed socket stays in ``eio.sockets``: python-engineio answers 400 for it and
@@ -51,18 +51,16 @@ async def fail_session(socket: AsyncSocket, reason: str = TRANSPORT_ERROR) -> No
     """
     if socket.closed:
         return
-    await socket.close(wait=False, abort=True, reason=reason)
+    await socket.close(wait=False, abort=True, reason=socket.server.reason.TRANSPORT_ERROR)
     end_transport(socket, packet.Packet(packet.CLOSE))
 
 
-def install_server_disconnect(eio: engineio.AsyncServer) -> None:
+class ServerDisconnect(engineio.AsyncServer):
     """``eio.disconnect(sid)`` and ``eio.disconnect()`` end sessions so clients reconnect.
 
     python-engineio calls it too, to end a session after an error in one of its requests.
     """
 
-    async def disconnect(sid: str | None = None) -> None:
-        for one in [sid] if sid is not None else list(eio.sockets):
-            await end_session(eio, one)
-
-    eio.disconnect = disconnect
+    async def disconnect(self, sid: str | None = None) -> None:
+        for one in [sid] if sid is not None else list(self.sockets):
+            await end_session(self, one)

@@ -2,8 +2,8 @@
 
 Spec (Node's ``connectTimeout``, 45 s by default): a client that opened an Engine.IO
 session but is connected to no namespace when the timeout expires is closed, so half-open
-handshakes cannot pin server resources. python-socketio 5.18 has no such timeout: a client
-that answers pings and never sends CONNECT stays forever.
+handshakes cannot pin server resources. python-socketio (5.16-5.18) has no such timeout: a
+client that answers pings and never sends CONNECT stays forever.
 """
 
 from __future__ import annotations
@@ -19,44 +19,53 @@ from sockd.worker.protocol.closing import end_session
 _ending: set[asyncio.Task[None]] = set()
 
 
-def install_connect_timeout(sio: socketio.AsyncServer, timeout: float) -> None:
-    """Close Engine.IO sessions that joined no namespace ``timeout`` seconds after opening.
+class ConnectTimeout(socketio.AsyncServer):
+    """Closes Engine.IO sessions that joined no namespace ``connect_timeout`` seconds after
+    opening; ``None`` (the compat layer sets it from ``--connect-timeout``) waits forever.
 
-    The timer of a session that joins one is cancelled then, so it does not sit in the
-    event loop (and in memory) for the rest of the timeout.
+    The timer of a session that joins a namespace is cancelled then, so it does not sit in
+    the event loop (and in memory) for the rest of the timeout.
     """
-    eio = sio.eio
-    on_connect = eio.handlers["connect"]
-    handle_connect = sio._handle_connect
-    deadlines: dict[str, asyncio.TimerHandle] = {}
 
-    async def on_connect_with_deadline(eio_sid: str, environ: dict[str, Any]) -> Any:
-        result = await on_connect(eio_sid, environ)
-        deadlines[eio_sid] = asyncio.get_running_loop().call_later(timeout, expired, eio_sid)
+    connect_timeout: float | None = None
+    _join_deadlines: dict[str, asyncio.TimerHandle]
+
+    async def _handle_eio_connect(self, eio_sid: str, environ: dict[str, Any]) -> Any:
+        result = await super()._handle_eio_connect(eio_sid, environ)
+        if self.connect_timeout is not None:
+            timer = asyncio.get_running_loop().call_later(
+                self.connect_timeout, self._joined_none, eio_sid
+            )
+            self._deadlines()[eio_sid] = timer
         return result
 
-    async def handle_connect_joining(eio_sid: str, namespace: str, data: Any) -> None:
-        await handle_connect(eio_sid, namespace, data)
-        if eio_sid in deadlines and _in_a_namespace(sio, eio_sid):
+    async def _handle_connect(self, eio_sid: str, namespace: str, data: Any) -> Any:
+        result = await super()._handle_connect(eio_sid, namespace, data)
+        deadlines = self._deadlines()
+        if eio_sid in deadlines and self._in_a_namespace(eio_sid):
             deadlines.pop(eio_sid).cancel()
+        return result
 
-    def expired(eio_sid: str) -> None:
-        deadlines.pop(eio_sid, None)
-        socket = eio.sockets.get(eio_sid)
-        if socket is None or socket.closed or _in_a_namespace(sio, eio_sid):
+    def _deadlines(self) -> dict[str, asyncio.TimerHandle]:
+        try:
+            return self._join_deadlines
+        except AttributeError:  # an adopted server: no __init__ of ours ran
+            self._join_deadlines = {}
+            return self._join_deadlines
+
+    def _joined_none(self, eio_sid: str) -> None:
+        self._deadlines().pop(eio_sid, None)
+        socket = self.eio.sockets.get(eio_sid)
+        if socket is None or socket.closed or self._in_a_namespace(eio_sid):
             return
-        sio.logger.info("Engine.IO session %s joined no namespace in time: closing", eio_sid)
-        task = asyncio.ensure_future(end_session(eio, eio_sid))
+        self.logger.info("Engine.IO session %s joined no namespace in time: closing", eio_sid)
+        task = asyncio.ensure_future(end_session(self.eio, eio_sid))
         _ending.add(task)
         task.add_done_callback(_ending.discard)
 
-    eio.on("connect", on_connect_with_deadline)
-    sio._handle_connect = handle_connect_joining  # type: ignore[method-assign]
-
-
-def _in_a_namespace(sio: socketio.AsyncServer, eio_sid: str) -> bool:
-    manager = sio.manager
-    return any(
-        manager.sid_from_eio_sid(eio_sid, namespace) is not None
-        for namespace in list(manager.get_namespaces())
-    )
+    def _in_a_namespace(self, eio_sid: str) -> bool:
+        manager = self.manager
+        return any(
+            manager.sid_from_eio_sid(eio_sid, namespace) is not None
+            for namespace in list(manager.get_namespaces())
+        )

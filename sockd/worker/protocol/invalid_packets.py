@@ -2,7 +2,7 @@
 
 Spec: a payload or WebSocket frame that is not a valid packet (``abc``, bad base64, a
 broken payload) is a protocol error: the session is closed; over long-polling the POST
-gets HTTP 400 and so do later requests. python-engineio 4.15 logs the decoding error of a
+gets HTTP 400 and so do later requests. python-engineio (4.11-4.15) logs the decoding error of a
 POST and answers 200, keeping the session; over WebSocket the error escapes its handler,
 so the socket drops but the session stays open until the ping timeout notices it.
 """

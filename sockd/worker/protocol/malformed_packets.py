@@ -4,7 +4,7 @@ Spec (and the reference parser, socket.io-parser): a packet of an unknown type, 
 payload of the wrong shape (an EVENT is a non-empty array whose first element is the event
 name, not a reserved one; an ACK is an array; CONNECT an object; DISCONNECT nothing) or
 that does not parse (``42abc[...]``) is a protocol error, and the server closes the
-Engine.IO connection. python-socketio 5.18 logs such a packet's exception (its Engine.IO
+Engine.IO connection. python-socketio (5.16-5.18) logs such a packet's exception (its Engine.IO
 message handler swallows it) and keeps the connection, and it dispatches an event named
 ``connect`` to the app's connect handler. A binary packet announcing no attachments would
 make it treat every later message as an attachment.
@@ -82,24 +82,20 @@ def strict_packet_class(base: type[packet.Packet]) -> type[packet.Packet]:
     return StrictPacket
 
 
-def install_malformed_packet_close(sio: socketio.AsyncServer) -> None:
-    """Decode strictly, and close the Engine.IO session of a client that sent a bad packet.
+class MalformedPacketCloses(socketio.AsyncServer):
+    """Closes the Engine.IO session of a client that sent a packet the strict packet class
+    (:func:`strict_packet_class`, the server's serializer) refused.
 
     Only :class:`MalformedPacket` (from decoding) closes: an exception of an app handler
     is not the client's protocol error.
     """
-    sio.packet_class = strict_packet_class(sio.packet_class)
-    eio = sio.eio
-    on_message = eio.handlers["message"]
 
-    async def on_message_or_close(eio_sid: str, data: Any) -> Any:
+    async def _handle_eio_message(self, eio_sid: str, data: Any) -> Any:
         try:
-            return await on_message(eio_sid, data)
+            return await super()._handle_eio_message(eio_sid, data)
         except MalformedPacket as exc:
-            sio.logger.warning("closing Engine.IO session %s: %s", eio_sid, exc)
-            socket = eio.sockets.get(eio_sid)
+            self.logger.warning("closing Engine.IO session %s: %s", eio_sid, exc)
+            socket = self.eio.sockets.get(eio_sid)
             if socket is not None:
                 await fail_session(socket)
             return None
-
-    eio.on("message", on_message_or_close)

@@ -2,8 +2,8 @@
 
 Spec: a CONNECT to an unknown namespace is answered with the CONNECT_ERROR packet
 ``44/<ns>,{"message":"Invalid namespace"}`` (clients show ``message``). python-socketio
-5.18 answers ``44/<ns>,"Unable to connect"``, a bare string clients cannot read as an error
-object. :func:`serves` is the library's own rule for which namespaces it accepts.
+(5.16-5.18) answers ``44/<ns>,"Unable to connect"``, a bare string clients cannot read as
+an error object. :func:`serves` is the library's own rule for which namespaces it accepts.
 """
 
 from __future__ import annotations
@@ -24,18 +24,15 @@ def serves(sio: socketio.AsyncServer, namespace: str) -> bool:
     )
 
 
-def install_invalid_namespace(sio: socketio.AsyncServer) -> None:
-    """Refuse an unknown namespace with the error object the spec prescribes."""
-    handle_connect = sio._handle_connect
+class InvalidNamespace(socketio.AsyncServer):
+    """Refuses an unknown namespace with the error object the spec prescribes."""
 
-    async def connect_known(eio_sid: str, namespace: str | None, data: Any) -> Any:
+    async def _handle_connect(self, eio_sid: str, namespace: str | None, data: Any) -> Any:
         namespace = namespace or "/"
-        if serves(sio, namespace):
-            return await handle_connect(eio_sid, namespace, data)
-        error = sio.packet_class(
+        if serves(self, namespace):
+            return await super()._handle_connect(eio_sid, namespace, data)
+        error = self.packet_class(
             packet.CONNECT_ERROR, data={"message": "Invalid namespace"}, namespace=namespace
         )
-        await sio._send_packet(eio_sid, error)
+        await self._send_packet(eio_sid, error)
         return None
-
-    sio._handle_connect = connect_known

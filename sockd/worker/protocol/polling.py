@@ -3,8 +3,8 @@
 Spec: a POST that delivered its packets is answered ``ok`` (HTTP 200). A second GET while
 one is pending breaks the protocol: the session is closed, the pending GET receives the
 close packet ``1`` and the second GET gets HTTP 400 (so do later ones). python-engineio
-4.15 answers ``OK``, and lets two GETs wait on the same queue, each receiving whatever
-comes first.
+(4.11-4.15) answers ``OK``, and lets two GETs wait on the same queue, each receiving
+whatever comes first.
 """
 
 from __future__ import annotations
@@ -18,17 +18,14 @@ from engineio.async_socket import AsyncSocket
 from sockd.worker.protocol.closing import fail_session
 
 
-def install_ok_answer(eio: engineio.AsyncServer) -> None:
+class OkAnswer(engineio.AsyncServer):
     """The body of a response without packets (POST, OPTIONS) is ``ok``."""
-    ok = eio._ok
 
-    def ok_lowercase(packets: list[Any] | None = None, *args: Any, **kwargs: Any) -> Any:
-        response = ok(packets, *args, **kwargs)
+    def _ok(self, packets: list[Any] | None = None, *args: Any, **kwargs: Any) -> Any:
+        response = super()._ok(packets, *args, **kwargs)
         if packets is None:
             response["response"] = b"ok"
         return response
-
-    eio._ok = ok_lowercase
 
 
 class SinglePoll(AsyncSocket):

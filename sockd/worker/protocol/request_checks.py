@@ -2,7 +2,7 @@
 
 Spec: every request names an allowed ``transport`` and ``EIO=4``; a handshake is a GET; a
 request of a session is a GET or a POST. Anything else gets HTTP 400 (a WebSocket upgrade
-is refused). python-engineio 4.15 treats a missing ``transport`` as ``polling`` (200), only
+is refused). python-engineio (4.11-4.15) treats a missing ``transport`` as ``polling`` (200), only
 checks ``EIO`` on the handshake (200 without it afterwards), and answers other methods 405.
 OPTIONS stays with the library: it is the CORS preflight.
 """
@@ -41,18 +41,16 @@ def request_problem(scope: Scope, transports: list[str]) -> str | None:
     return None
 
 
-def install_request_checks(eio: engineio.AsyncServer) -> None:
-    """Answer a request the protocol forbids with 400, in the library's own format."""
-    handle_request = eio.handle_request
+class RequestChecks(engineio.AsyncServer):
+    """Answers a request the protocol forbids with 400, in the library's own format."""
 
-    async def checked(scope: Scope, receive: Any, send: Any) -> Any:
-        problem = request_problem(scope, eio.transports)
+    async def handle_request(self, *args: Any, **kwargs: Any) -> Any:
+        scope, receive, send = args
+        problem = request_problem(scope, self.transports)
         if problem is None:
-            return await handle_request(scope, receive, send)
-        eio.logger.info("rejected %s request: %s", scope.get("method", "WebSocket"), problem)
-        environ = await eio._async["translate_request"](scope, receive, send)
+            return await super().handle_request(scope, receive, send)
+        self.logger.info("rejected %s request: %s", scope.get("method", "WebSocket"), problem)
+        environ = await self._async["translate_request"](scope, receive, send)
         if environ:  # empty when the client went away before its request arrived
-            await eio._make_response(eio._bad_request(problem), environ)
+            await self._make_response(self._bad_request(problem), environ)
         return None
-
-    eio.handle_request = checked

@@ -1,19 +1,23 @@
-"""One upgrade per session, and no noop on the WebSocket.
+"""One upgrade per session, no noop on the WebSocket, no HTTP after the upgrade.
 
 Spec: while a session upgrades, or after it upgraded, another WebSocket with its sid is
 closed (and polling requests get 400). The noop ``6`` that ends the pending long-poll
-during an upgrade belongs to that poll only. python-engineio 4.15 refuses a second
+during an upgrade belongs to that poll only. python-engineio (4.11-4.15) refuses a second
 WebSocket only after the upgrade completed; one arriving during the upgrade starts a
 second upgrade of the same session. And it queues that noop whether or not a poll is
 pending, so without one the noop is sent as the first WebSocket frame after the upgrade.
+Before 4.15 it also accepts a POST for an upgraded session (200, its packets received).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import engineio
 from engineio import packet
 from engineio.async_socket import AsyncSocket
+
+from sockd.worker.protocol.request_checks import query_params
 
 NOOP = packet.Packet(packet.NOOP).encode()
 
@@ -45,3 +49,21 @@ class SingleUpgrade(AsyncSocket):
 
     async def _websocket_handler(self, ws: Any) -> None:
         await super()._websocket_handler(_WithoutNoop(ws))
+
+
+class NoPostAfterUpgrade(engineio.AsyncServer):
+    """A POST for an upgraded session gets 400 and leaves the session alone, as
+    python-engineio answers it since 4.15."""
+
+    async def handle_request(self, *args: Any, **kwargs: Any) -> Any:
+        scope, receive, send = args
+        if scope.get("method") == "POST":
+            sid = query_params(scope).get("sid", [""])[0]
+            socket = self.sockets.get(sid)
+            if socket is not None and socket.upgraded:
+                environ = await self._async["translate_request"](scope, receive, send)
+                if environ:
+                    response = self._bad_request("Unexpected HTTP request")
+                    await self._make_response(response, environ)
+                return None
+        return await super().handle_request(scope, receive, send)
