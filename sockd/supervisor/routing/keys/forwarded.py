@@ -52,8 +52,10 @@ def parse_hop(hop: str) -> tuple[str, int] | None:
         host, _, port_text = hop.partition(":")
     else:
         host = hop
-    # Not digits: RFC 7239's obfuscated ports (``_abc``) and anything else count as none.
-    port = int(port_text) if port_text.isascii() and port_text.isdigit() else 0
+    # Not digits: RFC 7239's obfuscated ports (``_abc``) and anything else count as none;
+    # nor do more digits than a port has (int() refuses thousands of them).
+    digits = port_text.isascii() and port_text.isdigit() and len(port_text) <= 5
+    port = int(port_text) if digits else 0
     try:
         address = ipaddress.ip_address(host)
     except ValueError:

@@ -8,7 +8,7 @@ needed, so the peek is short.
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 from sockd.supervisor.routing.keys.peek import Verdict
 from sockd.supervisor.routing.sticky_key import Route
@@ -17,11 +17,15 @@ from sockd.wire.sid_tag import slot_of
 
 
 def session_id(request_line: bytes) -> str | None:
-    """The ``sid`` query parameter of an HTTP request line, if any."""
+    """The ``sid`` query parameter of an HTTP request line, if any.
+
+    The query is cut from the target by hand: ``urlsplit`` refuses targets such as
+    ``//[x?sid=1`` (ValueError: Invalid IPv6 URL), which any client can send.
+    """
     parts = request_line.split(b" ")
     if len(parts) != 3 or b"sid=" not in parts[1]:
         return None
-    query = urlsplit(parts[1].decode("latin-1")).query
+    query = parts[1].decode("latin-1").partition("?")[2].partition("#")[0]
     values = parse_qs(query).get("sid")
     return values[0] if values else None
 
