@@ -5,6 +5,10 @@ loop, so a slow or silent client never stalls the accept loop or anyone else.
 ``MSG_PEEK`` leaves the bytes in the kernel for the worker, which also leaves
 the socket readable: when the bytes so far are not enough, the reader is
 removed and the peek retried after a short, growing delay instead of spinning.
+
+A connection closed for what it sent (or did not send) is logged with its reason; the
+others closed for the same reason within the interval are counted into one line
+(``sockd/counted_log.py``), so a flood of garbage costs a few lines, not one each.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sockd.counted_log import CountedLog
 from sockd.supervisor.routing.sticky_key import Route, peer_name
 from sockd.wire.handoff import Handoff
 
@@ -66,6 +71,7 @@ class PeekStage:
         self._timeout = timeout
         self._limit = limit
         self._pending: dict[int, _Pending] = {}
+        self._counted = CountedLog(log)
 
     @property
     def pending(self) -> int:
@@ -74,9 +80,7 @@ class PeekStage:
     def start(self, fd: int, meta: Handoff) -> None:
         """Peek at ``fd`` (owned from now on) until its route is known, refused or late."""
         if len(self._pending) >= MAX_PENDING:
-            log.warning(
-                "closing connection from %s: too many peeks at once", peer_name(meta.peer_host)
-            )
+            self._closed_because(meta, "too many peeks at once")
             os.close(fd)
             return
         peek = _Pending(socket.socket(fileno=fd), meta)
@@ -148,4 +152,12 @@ class PeekStage:
         self._forget(peek)
         peek.sock.close()
         if reason:
-            log.warning("closing connection from %s: %s", peer_name(peek.meta.peer_host), reason)
+            self._closed_because(peek.meta, reason)
+
+    def _closed_because(self, meta: Handoff, reason: str) -> None:
+        self._counted.note(
+            reason,
+            logging.WARNING,
+            f"closing connection from {peer_name(meta.peer_host)}: {reason}",
+            f"closed {{count}} more connections in the last {{seconds}}s: {reason}",
+        )
