@@ -161,6 +161,26 @@ class ClusterSettings:
         reloadable=False,
         help="Seconds the master waits for a PROXY header or a request head.",
     )
+    max_per_address: int | None = setting(
+        None,
+        flags=("--max-per-address",),
+        metavar="N",
+        check=checks.at_least(1),
+        reloadable=False,
+        help="Connections one client address may have open at once (nginx limit_conn, "
+        "HAProxy src_conn_cur), counted from hand-off until the worker closes them; more are "
+        "closed at once. Trusted proxies are exempt. Off by default.",
+    )
+    max_pending: int = setting(
+        10000,
+        flags=("--max-pending",),
+        metavar="N",
+        check=checks.at_least(1),
+        reloadable=False,
+        help="Connections the master may hold at once before handing them to a worker (in "
+        "a peek or a slot's queue); at the cap it stops accepting, and new clients wait in "
+        "the listen backlog (HAProxy maxconn). Lowered to fit the master's descriptor limit.",
+    )
     certfile: str | None = setting(
         None,
         flags=("--certfile",),

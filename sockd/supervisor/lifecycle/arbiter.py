@@ -43,9 +43,7 @@ from sockd.supervisor.lifecycle.watchdog import Watchdog
 from sockd.supervisor.lifecycle.watcher import ChangeWatcher, DevWatcher
 from sockd.supervisor.lifecycle.worker_process import WorkerProcess
 from sockd.supervisor.lifecycle.worker_state import Worker
-from sockd.supervisor.routing.acceptor import Acceptor
-from sockd.supervisor.routing.dispatcher import Dispatcher
-from sockd.supervisor.routing.keys import build_resolver
+from sockd.supervisor.routing import build_routing
 from sockd.supervisor.system.handover import HandoverLink
 from sockd.supervisor.system.listeners import Listeners
 from sockd.supervisor.system.sd_notify import Notifier
@@ -92,15 +90,13 @@ class Arbiter:
         options = self._options
         cluster = options.cluster
         table = self._table = SlotTable[Worker](cluster.workers)
-        self.dispatcher = Dispatcher(
-            cluster.workers,
-            sticky=cluster.sticky,
+        self.dispatcher, self.acceptor = build_routing(
+            self._listeners.sockets,
+            cluster,
+            slots=cluster.workers,
             queue_timeout=options.queue_timeout,
             queue_limit=options.queue_limit,
             sessions=lambda slot: self._keeper.sessions(slot),
-        )
-        self.acceptor = Acceptor(
-            self._listeners.sockets, build_resolver(cluster, self.dispatcher.dispatch)
         )
         self._keeper = SlotKeeper(
             table,

@@ -10,49 +10,34 @@ Slots can be added and removed while serving: a new slot joins the hash once its
 first worker is ready (so nobody waits for it), and a removed slot's waiting
 connections move on to their next slot. Rendezvous hashing moves only the keys
 the added or removed slot wins (about 1/N).
+
+A worker near its descriptor limit says so on its channel (``worker_link.py``): its
+slot is then skipped, not waited for, and its new clients go to the next slot in their
+order until it says it takes connections again; what was already on its way comes back
+and is routed again. ``--max-per-address`` is checked here, before any slot is chosen.
 """
 
 from __future__ import annotations
 
 import asyncio
 import errno
-import itertools
 import logging
 import os
 import socket
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
+from sockd.counted_log import CountedLog
+from sockd.supervisor.routing.address_limit import AddressLimit
 from sockd.supervisor.routing.hashing import RendezvousHash
-from sockd.supervisor.routing.least_loaded import LeastLoaded
+from sockd.supervisor.routing.slot_order import SlotOrder
+from sockd.supervisor.routing.slot_route import PendingConnection, SlotRoute
 from sockd.supervisor.routing.sticky_key import Route, by_address, peer_name
+from sockd.supervisor.routing.worker_link import WorkerLink, open_link
 from sockd.wire.handoff import Handoff, send_handoff
 
 log = logging.getLogger("sockd.master")
-
-
-@dataclass
-class PendingConnection:
-    #: The accepted connection; the dispatcher owns it until it is handed off or closed.
-    fd: int
-    meta: Handoff
-    #: Slots to try, the client's own first.
-    order: list[int]
-    position: int
-    deadline: float
-
-
-@dataclass
-class SlotRoute:
-    """The master's view of one slot's path to its worker."""
-
-    channel: socket.socket | None = None
-    queue: deque[PendingConnection] = field(default_factory=deque)
-    writer_armed: bool = False
-    #: Connections handed to this slot's workers since the master started.
-    handed_off: int = 0
 
 
 class Dispatcher:
@@ -65,16 +50,18 @@ class Dispatcher:
         queue_limit: int,
         hashing: RendezvousHash | None = None,
         sessions: Callable[[int], int] = lambda slot: 0,
+        per_address: AddressLimit | None = None,
     ) -> None:
         self._loop = asyncio.get_running_loop()
         self._routes = {slot: SlotRoute() for slot in range(slots)}
         self._slots = list(self._routes)
-        self._sticky = sticky
+        self._order = SlotOrder(sticky, hashing or RendezvousHash(), sessions)
         self._queue_timeout = queue_timeout
         self._queue_limit = queue_limit
-        self._hashing = hashing or RendezvousHash()
-        self._round_robin = itertools.count()
-        self._least_loaded = LeastLoaded(sessions)
+        self._per_address = per_address
+        #: Every worker's link, the current ones and those of workers still draining.
+        self._links: set[WorkerLink] = set()
+        self._counted = CountedLog(log)
         self.dropped = 0
 
     # -- slots coming and going -------------------------------------------
@@ -87,6 +74,11 @@ class Dispatcher:
             self._slots = sorted(self._routes)
         self._disarm(route)
         route.channel = channel
+        route.full = False
+        if route.link is None or route.link.channel is not channel:
+            route.link = open_link(channel, slot, self, self._per_address)
+            if route.link is not None:
+                self._links.add(route.link)
         self._flush(slot)
 
     def remove_slot(self, slot: int) -> None:
@@ -121,6 +113,67 @@ class Dispatcher:
         """Connections waiting for a worker, over every slot."""
         return sum(len(route.queue) for route in self._routes.values())
 
+    # -- what workers say back (LinkEvents) ---------------------------------
+
+    def worker_full(self, link: WorkerLink, limit: int) -> None:
+        """The worker is near its descriptor limit: its slot's clients go to their next."""
+        route = self._current(link)
+        if route is None or route.full:
+            return
+        route.full = True
+        self._disarm(route)
+        self._counted.note(
+            f"full {link.slot}",
+            logging.WARNING,
+            f"worker {link.slot} is at its descriptor limit ({limit}): its new clients go "
+            "to the next worker",
+            f"worker {link.slot} was at its descriptor limit ({limit}) {{count}} more times "
+            "in the last {seconds}s",
+        )
+        self._move_waiting(route)
+
+    def worker_open(self, link: WorkerLink) -> None:
+        route = self._current(link)
+        if route is None or not route.full:
+            return
+        route.full = False
+        self._counted.note(
+            f"open {link.slot}",
+            logging.INFO,
+            f"worker {link.slot} takes new connections again",
+            f"worker {link.slot} took new connections again {{count}} more times in the "
+            "last {seconds}s",
+        )
+        self._flush(link.slot)
+        for other in self._routes.values():
+            if other.full and other.queue:
+                self._move_waiting(other)  # they waited while every slot was full
+
+    def connection_returned(self, link: WorkerLink, fd: int, meta: Handoff) -> None:
+        """A connection the worker could not take (it was on its way when it got full)."""
+        self._route(fd, meta, by_address(meta.peer_host))
+
+    def link_gone(self, link: WorkerLink) -> None:
+        """The worker exited; its slot waits for the next one."""
+        self._links.discard(link)
+        route = self._current(link)
+        if route is not None:
+            route.link = None
+            route.full = False
+
+    def _move_waiting(self, route: SlotRoute) -> None:
+        """Connections waiting for a full slot go on to the next that takes them, if any."""
+        now = time.monotonic()
+        waiting, route.queue = route.queue, deque()
+        for pending in waiting:
+            if not self._move_on(pending, now):
+                route.queue.append(pending)  # nowhere else either: it waits, bounded
+
+    def _current(self, link: WorkerLink) -> SlotRoute | None:
+        """The slot's route if ``link`` is its current worker's (not a replaced one's)."""
+        route = self._routes.get(link.slot)
+        return route if route is not None and route.link is link else None
+
     # -- connections -------------------------------------------------------
 
     def dispatch(self, fd: int, meta: Handoff, key: Route | None = None) -> None:
@@ -128,24 +181,26 @@ class Dispatcher:
 
         Without ``key``, the connection is keyed by its client address.
         """
-        order = self._order(key or by_address(meta.peer_host))
+        if self._per_address is not None and not self._per_address.admit(meta.peer_host):
+            os.close(fd)
+            return
+        self._route(fd, meta, key or by_address(meta.peer_host))
+
+    def _route(self, fd: int, meta: Handoff, key: Route) -> None:
+        order = self._order.order(key, self._slots)
         route = self._routes[order[0]]
-        if route.channel is not None and not route.queue and self._send(order[0], route, fd, meta):
+        if route.taking and not route.queue and self._send(order[0], route, fd, meta):
             return  # the common case: no bookkeeping beyond the send
         deadline = time.monotonic() + self._queue_timeout
-        self._enqueue(PendingConnection(fd, meta, order, 0, deadline))
+        self._offer(PendingConnection(fd, meta, order, self._first_not_full(order), deadline))
 
-    def _order(self, key: Route) -> list[int]:
-        """Slots to try, best first: the session's owner, the key's slot, or the least loaded."""
-        slots = self._slots
-        if not self._sticky:
-            start = next(self._round_robin) % len(slots)
-            return slots[start:] + slots[:start]
-        if key.key is not None:
-            return self._hashing.order(key.key, slots)
-        if key.owner is not None and key.owner in self._routes:
-            return [key.owner, *(slot for slot in slots if slot != key.owner)]
-        return self._least_loaded.order(slots)
+    def _first_not_full(self, order: list[int]) -> int:
+        """The first slot of ``order`` that is not full (ready or not), or the first."""
+        for position, slot in enumerate(order):
+            route = self._routes.get(slot)
+            if route is not None and not route.full:
+                return position
+        return 0
 
     def expire(self) -> None:
         """Move connections that waited too long to their next ready slot."""
@@ -155,20 +210,19 @@ class Dispatcher:
                 self._fall_back(route.queue.popleft(), now)
 
     def close_all(self) -> None:
-        """Drop every waiting connection (the master is stopping)."""
+        """Drop every waiting connection and stop reading the workers (the master stops)."""
         for route in self._routes.values():
             self._disarm(route)
             while route.queue:
                 os.close(route.queue.popleft().fd)
+        for link in self._links:
+            link.close()
+        self._links.clear()
 
     def _offer(self, pending: PendingConnection) -> None:
         slot = pending.order[pending.position]
         route = self._routes[slot]
-        if (
-            route.channel is not None
-            and not route.queue
-            and self._send(slot, route, pending.fd, pending.meta)
-        ):
+        if route.taking and not route.queue and self._send(slot, route, pending.fd, pending.meta):
             return
         self._enqueue(pending)
 
@@ -179,28 +233,32 @@ class Dispatcher:
             self._fall_back(pending, time.monotonic())
             return
         route.queue.append(pending)
-        if route.channel is not None:
+        if route.taking:
             self._arm(slot, route)
 
     def _fall_back(self, pending: PendingConnection, now: float) -> None:
+        if self._move_on(pending, now):
+            return
+        self.dropped += 1
+        self._counted.note(
+            "no worker",
+            logging.WARNING,
+            f"closing connection from {peer_name(pending.meta.peer_host)}: no worker could "
+            f"take it within {self._queue_timeout:.1f}s",
+            "closed {count} more connections no worker could take in the last {seconds}s",
+        )
+        os.close(pending.fd)
+
+    def _move_on(self, pending: PendingConnection, now: float) -> bool:
+        """Offer ``pending`` to the next slot in its order that takes connections."""
         for position in range(pending.position + 1, len(pending.order)):
             route = self._routes.get(pending.order[position])  # None: a removed slot
-            if (
-                route is not None
-                and route.channel is not None
-                and len(route.queue) < self._queue_limit
-            ):
+            if route is not None and route.taking and len(route.queue) < self._queue_limit:
                 pending.position = position
                 pending.deadline = now + self._queue_timeout
                 self._offer(pending)
-                return
-        self.dropped += 1
-        log.warning(
-            "closing connection from %s: no worker could take it within %.1fs",
-            peer_name(pending.meta.peer_host),
-            self._queue_timeout,
-        )
-        os.close(pending.fd)
+                return True
+        return False
 
     def _send(self, slot: int, route: SlotRoute, fd: int, meta: Handoff) -> bool:
         """Hand one connection to the slot's worker; False if the channel is full."""
@@ -217,14 +275,16 @@ class Dispatcher:
             return False
         os.close(fd)  # the worker holds its own copy now
         route.handed_off += 1
+        if route.link is not None:
+            route.link.handed_off(meta.peer_host)
         return True
 
     def _flush(self, slot: int) -> None:
         route = self._routes[slot]
-        while route.queue and route.channel is not None:
+        while route.queue and route.taking:
             pending = route.queue[0]
             if not self._send(slot, route, pending.fd, pending.meta):
-                if route.channel is not None:
+                if route.taking:
                     self._arm(slot, route)
                 return
             route.queue.popleft()

@@ -17,8 +17,7 @@ from sockd.config.io import redacted_url
 from sockd.config.options import WorkerOptions
 from sockd.errors import UserError
 from sockd.logs import route_library_logs_to_root
-from sockd.wire.frames import FrameError, Kind
-from sockd.wire.handoff import receive_handoff
+from sockd.wire.frames import Kind
 from sockd.worker.bus.managers import MasterBusManager, RedisBusManager
 from sockd.worker.compat.guard import check_libraries
 from sockd.worker.compat.install import CompatConfig, install
@@ -26,6 +25,7 @@ from sockd.worker.hosting.app_loader import LoadedApp, load
 from sockd.worker.hosting.drain import end_all_sessions
 from sockd.worker.hosting.drain_gate import DrainGate
 from sockd.worker.hosting.gc_tuning import tune_collector
+from sockd.worker.hosting.handoff_intake import HandoffIntake
 from sockd.worker.hosting.master_link import MasterLink
 from sockd.worker.hosting.sid_owner import SidOwnerGate
 from sockd.worker.hosting.uvicorn_adapter import UvicornHost
@@ -53,6 +53,7 @@ class Worker:
         self._host: UvicornHost | None = None
         self._bus: MasterBusManager | None = None
         self._gate: DrainGate
+        self._intake: HandoffIntake
         self._draining = False
 
     async def run(self) -> int:
@@ -74,6 +75,12 @@ class Worker:
             return EXIT_STARTUP_FAILED
         host = self._host
         assert host is not None
+        self._intake = HandoffIntake(
+            self._handoff,
+            self.slot,
+            self.log,
+            report_closes=self.options.cluster.max_per_address is not None,
+        )
         loop.add_reader(self._handoff.fileno(), self._receive_handoffs, host)
         heartbeat = loop.create_task(self._heartbeat())
         tune_collector()
@@ -83,6 +90,7 @@ class Worker:
         await host.wait_closed()
         heartbeat.cancel()
         loop.remove_reader(self._handoff.fileno())
+        self._intake.close()
         self._handoff.close()
         return 0
 
@@ -147,20 +155,10 @@ class Worker:
             self._bus.deliver(payload)
 
     def _receive_handoffs(self, host: UvicornHost) -> None:
-        while True:
-            try:
-                received = receive_handoff(self._handoff)
-            except BlockingIOError:
-                return
-            except FrameError as exc:
-                self.log.error("bad hand-off from the master: %s", exc)
-                continue
-            if received is None:
-                asyncio.get_running_loop().remove_reader(self._handoff.fileno())
-                return  # the master is gone; the control channel reports it too
-            fd, meta = received
-            self.log.debug("connection from %s:%d", meta.peer_host, meta.peer_port)
-            host.serve_socket(socket.socket(fileno=fd), (meta.peer_host, meta.peer_port))
+        """Serve what the master handed over, or hand it back near the descriptor limit."""
+        if not self._intake.receive(host.serve_socket):
+            # The master is gone; the control channel reports it too.
+            asyncio.get_running_loop().remove_reader(self._handoff.fileno())
 
     async def _heartbeat(self) -> None:
         """Tell the master the event loop turns; sent from the loop, not a thread.
