@@ -24,6 +24,7 @@ from tests.harness import (
     Client,
     SockdLauncher,
     SockdProcess,
+    SourceAddresses,
     gather_bounded,
     wait_until_sync,
     worker_map,
@@ -35,12 +36,11 @@ SILENT = 300
 CLIENTS = 20
 
 
-def _addresses_of(proc: SockdProcess, pid: int, count: int) -> list[str]:
-    """``count`` source addresses whose new connections reach the worker ``pid``."""
-    candidates = [f"127.0.{40 + i // 200}.{2 + i % 200}" for i in range(400)]
+def _addresses_of(proc: SockdProcess, candidates: list[str], pid: int, count: int) -> list[str]:
+    """``count`` of ``candidates`` whose new connections reach the worker ``pid``."""
     pids = asyncio.run(worker_map(proc.port, candidates))
     chosen = [address for address in candidates if pids[address] == pid][:count]
-    assert len(chosen) == count, f"only {len(chosen)} of 400 addresses reach pid {pid}"
+    assert len(chosen) == count, f"{len(chosen)} of {len(candidates)} addresses reach {pid}"
     return chosen
 
 
@@ -80,13 +80,13 @@ def _settle(worker: psutil.Process) -> int:
 
 @pytest.mark.timeout(180)
 def test_clients_of_a_worker_at_its_descriptor_limit_go_to_the_next(
-    sockd: SockdLauncher,
+    sockd: SockdLauncher, source_addresses: SourceAddresses
 ) -> None:
     proc = sockd(app=OPS_APP, workers=2, prefix=("prlimit", f"--nofile={LIMIT}:{LIMIT}"))
     pids = proc.slot_pids()
     workers = {slot: psutil.Process(pid) for slot, pid in pids.items()}
     assert workers[1].rlimit(psutil.RLIMIT_NOFILE) == (LIMIT, LIMIT)
-    silent_source, *sources = _addresses_of(proc, pids[1], 1 + CLIENTS)
+    silent_source, *sources = _addresses_of(proc, source_addresses(150), pids[1], 1 + CLIENTS)
     mark = proc.line_count()
 
     silent = _open_silent(proc.port, silent_source, SILENT)

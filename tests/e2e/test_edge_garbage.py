@@ -20,13 +20,19 @@ import psutil
 import pytest
 
 from sockd.supervisor.routing.keys.proxy_protocol import V2_SIGNATURE
-from tests.harness import SockdLauncher, gather_bounded, open_clients, wait_until_sync
+from tests.harness import (
+    SockdLauncher,
+    SourceAddresses,
+    gather_bounded,
+    open_clients,
+    wait_until_sync,
+)
 
-TRUSTED = "127.0.0.9"
+#: The arguments of each sticky-key mode; TRUSTED stands for the trusted proxy's address.
 MODES = {
     "ip": (),
-    "proxy-protocol": ("--sticky-key", "proxy-protocol", "--trusted-proxy", f"{TRUSTED}/32"),
-    "forwarded": ("--sticky-key", "forwarded", "--trusted-proxy", f"{TRUSTED}/32"),
+    "proxy-protocol": ("--sticky-key", "proxy-protocol", "--trusted-proxy", "TRUSTED"),
+    "forwarded": ("--sticky-key", "forwarded", "--trusted-proxy", "TRUSTED"),
     "sid": ("--sticky-key", "sid"),
 }
 PEEK_TIMEOUT = 1.0
@@ -51,15 +57,17 @@ def _truncated_proxy_header(rng: random.Random) -> bytes:
     return header[: rng.randrange(1, len(header))]
 
 
-def _stream(rng: random.Random) -> list[tuple[str, list[bytes], float]]:
+def _stream(
+    rng: random.Random, trusted: str, clients: list[str]
+) -> list[tuple[str, list[bytes], float]]:
     """(source address, chunks, seconds between chunks) of every garbage connection."""
-    sources = [TRUSTED, *(f"127.0.70.{i}" for i in range(2, 12))]
+    sources = [trusted, *clients]
     stream = []
     for _ in range(60):
         blob = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 3000)))
         stream.append((rng.choice(sources), [blob], 0.0))
     for _ in range(30):
-        stream.append((TRUSTED, [_truncated_proxy_header(rng)], 0.0))
+        stream.append((trusted, [_truncated_proxy_header(rng)], 0.0))
     for _ in range(6):  # larger than the master's 16 KiB peek, never ending
         stream.append((rng.choice(sources), [HEAD + b"X-Filler: " + b"a" * 40_000], 0.0))
     for _ in range(30):  # a byte at a time, all within the peek timeout, then nothing
@@ -70,7 +78,7 @@ def _stream(rng: random.Random) -> list[tuple[str, list[bytes], float]]:
     # What the property tests once found (tests/unit/supervisor/routing/test_keys_fuzz.py):
     # each made the master's peek callback raise, again on every loop turn.
     stream.append((rng.choice(sources), [b"GET //[x?sid=1.0 HTTP/1.1\r\n\r\n"], 0.0))
-    stream.append((TRUSTED, [HEAD + b"X-Forwarded-For: 1.2.3.4:" + b"9" * 5000 + b"\r\n\r\n"], 0.0))
+    stream.append((trusted, [HEAD + b"X-Forwarded-For: 1.2.3.4:" + b"9" * 5000 + b"\r\n\r\n"], 0.0))
     rng.shuffle(stream)
     return stream
 
@@ -91,30 +99,35 @@ async def _throw(port: int, source: str, chunks: list[bytes], pause: float) -> N
         writer.close()
 
 
-async def _garbage(port: int, rng: random.Random) -> None:
+async def _garbage(port: int, stream: list[tuple[str, list[bytes], float]]) -> None:
     results = await gather_bounded(
-        (_throw(port, source, chunks, pause) for source, chunks, pause in _stream(rng)), 24
+        (_throw(port, source, chunks, pause) for source, chunks, pause in stream), 24
     )
     unexpected = [r for r in results if isinstance(r, BaseException)]
     assert not unexpected, unexpected[:3]
 
 
-async def _echo(port: int) -> None:
-    async with open_clients(port, ["127.0.71.2"], ["polling", "websocket"]) as (client,):
+async def _echo(port: int, source: str) -> None:
+    async with open_clients(port, [source], ["polling", "websocket"]) as (client,):
         assert await client.call("echo", "still here") == "still here"
 
 
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("mode", list(MODES))
-def test_garbage_leaves_sockd_whole(sockd: SockdLauncher, mode: str) -> None:
-    proc = sockd(*MODES[mode], "--peek-timeout", str(PEEK_TIMEOUT), workers=2)
+def test_garbage_leaves_sockd_whole(
+    sockd: SockdLauncher, source_addresses: SourceAddresses, mode: str
+) -> None:
+    trusted = str(source_addresses.network()[2])
+    *clients, normal = source_addresses(11)
+    args = [trusted if arg == "TRUSTED" else arg for arg in MODES[mode]]
+    proc = sockd(*args, "--peek-timeout", str(PEEK_TIMEOUT), workers=2)
     master = psutil.Process(proc.pid)
     workers = [psutil.Process(pid) for pid in proc.slot_pids().values()]
-    asyncio.run(_echo(proc.port))  # warm: what a first client makes the master open
+    asyncio.run(_echo(proc.port, normal))  # warm: what a first client makes the master open
     fds_before, rss_before = _fds(proc.pid), master.memory_info().rss
     mark = proc.line_count()
 
-    asyncio.run(_garbage(proc.port, random.Random(mode)))
+    asyncio.run(_garbage(proc.port, _stream(random.Random(mode), trusted, clients)))
 
     wait_until_sync(lambda: _fds(proc.pid) <= fds_before, 10, "the master's fds back at rest")
     fds_after, rss_after = _fds(proc.pid), master.memory_info().rss
@@ -129,4 +142,4 @@ def test_garbage_leaves_sockd_whole(sockd: SockdLauncher, mode: str) -> None:
     master_lines = [line for line in log if "[master]" in line]
     print("\n".join(master_lines))
     assert len(master_lines) <= 12, "a line per kind of refusal, not one per connection"
-    asyncio.run(_echo(proc.port))
+    asyncio.run(_echo(proc.port, normal))

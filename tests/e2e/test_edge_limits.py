@@ -21,6 +21,7 @@ import pytest
 from tests.harness import (
     OPS_APP,
     SockdLauncher,
+    SourceAddresses,
     wait_until_sync,
     worker_pid_for,
 )
@@ -47,21 +48,22 @@ def _answer(port: int, source: str) -> bytes:
 
 @pytest.mark.timeout(90)
 def test_per_address_limit_closes_what_is_over_and_counts_until_the_close(
-    sockd: SockdLauncher,
+    sockd: SockdLauncher, source_addresses: SourceAddresses
 ) -> None:
     proc = sockd("--max-per-address", "5", app=OPS_APP, workers=2)
+    client, other = source_addresses(2)
     mark = proc.line_count()
-    held = [socket.create_connection(("127.0.0.1", proc.port), 5, ("127.0.60.2", 0))
+    held = [socket.create_connection(("127.0.0.1", proc.port), 5, (client, 0))
             for _ in range(5)]  # fmt: skip
     try:
-        refused = [_answer(proc.port, "127.0.60.2") for _ in range(20)]
+        refused = [_answer(proc.port, client) for _ in range(20)]
         assert refused == [b""] * 20, "the sixth and later are closed unanswered"
-        assert _answer(proc.port, "127.0.60.3").startswith(b"HTTP/1.1 200"), "others are served"
+        assert _answer(proc.port, other).startswith(b"HTTP/1.1 200"), "others are served"
         for sock in held[:2]:
             sock.close()
         # The worker reports the two closes; then two connections fit again.
         wait_until_sync(
-            lambda: _answer(proc.port, "127.0.60.2").startswith(b"HTTP/1.1 200"),
+            lambda: _answer(proc.port, client).startswith(b"HTTP/1.1 200"),
             10,
             "a connection from the address after two of its five closed",
         )
@@ -69,7 +71,7 @@ def test_per_address_limit_closes_what_is_over_and_counts_until_the_close(
         for sock in held:
             sock.close()
     first = proc.wait_for_line("--max-per-address 5", 5, mark)
-    assert "closing connection from 127.0.60.2: it has 5 open (--max-per-address 5)" in first
+    assert f"closing connection from {client}: it has 5 open (--max-per-address 5)" in first
     summary = proc.wait_for_match(
         r"closed (\d+) more connections over --max-per-address 5 in the last 10s", 15, mark
     )
@@ -79,26 +81,21 @@ def test_per_address_limit_closes_what_is_over_and_counts_until_the_close(
     assert len(lines) == 2, lines
 
 
-async def _served_in_time(port: int) -> int:
-    return await worker_pid_for(port, "127.0.61.250", timeout=20)
-
-
 @pytest.mark.timeout(90)
 def test_at_max_pending_the_master_stops_accepting_and_its_descriptors_stay_bounded(
-    sockd: SockdLauncher,
+    sockd: SockdLauncher, source_addresses: SourceAddresses
 ) -> None:
     proc = sockd(
         "--sticky-key", "sid", "--max-pending", "20", "--peek-timeout", "2",
         app=OPS_APP, workers=1,
     )  # fmt: skip
+    *silent_sources, client = source_addresses(61)
     baseline = _fds(proc.pid)
     mark = proc.line_count()
     silent: list[socket.socket] = []
     try:
-        for i in range(60):  # connect() completes in the kernel: the backlog holds them
-            silent.append(
-                socket.create_connection(("127.0.0.1", proc.port), 5, (f"127.0.61.{2 + i}", 0))
-            )
+        for source in silent_sources:  # connect() completes in the kernel: the backlog holds
+            silent.append(socket.create_connection(("127.0.0.1", proc.port), 5, (source, 0)))
         proc.wait_for_line("not accepting until it holds fewer", 5, mark)
         peak = baseline
         deadline = time.monotonic() + 1.5
@@ -108,7 +105,7 @@ def test_at_max_pending_the_master_stops_accepting_and_its_descriptors_stay_boun
         print(f"master fds: {baseline} at rest, at most {peak} with 60 silent clients")
         assert peak <= baseline + 20 + 2, "no more than the cap held"
         # Behind the silent ones in the backlog, a client is served once their peeks end.
-        pid = asyncio.run(_served_in_time(proc.port))
+        pid = asyncio.run(worker_pid_for(proc.port, client, timeout=20))
         assert pid in proc.slot_pids().values()
     finally:
         for sock in silent:

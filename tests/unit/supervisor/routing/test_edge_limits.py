@@ -16,13 +16,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sockd.counted_log import CountedLog
-from sockd.supervisor.routing.acceptor import Acceptor
+from sockd.counted_log import INTERVAL, CountedLog
+from sockd.supervisor.routing.acceptor import CAP_POLL, Acceptor
 from sockd.supervisor.routing.address_limit import AddressLimit
 from sockd.supervisor.routing.dispatcher import Dispatcher
 from sockd.supervisor.routing.hashing import RendezvousHash
 from sockd.wire.handoff import Handoff, receive_handoff
 from sockd.wire.worker_notes import send_closed, send_full, send_open, send_returned
+from tests.unit.clocks import advance, run_shifted
 
 SECRET = b"s" * 16
 
@@ -44,9 +45,9 @@ def host_whose_first_slot_is(slot: int, slots: int) -> str:
 
 
 async def settle() -> None:
-    """Let the loop read what the workers wrote."""
+    """Let the loop read what the workers wrote (a few turns, no time passes)."""
     for _ in range(5):
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(0)
 
 
 def received_by(worker: socket.socket) -> list[Handoff]:
@@ -242,20 +243,20 @@ def test_address_counts_match_a_model(steps: list[tuple[str, int, int]]) -> None
 
 def test_counted_log_writes_the_first_then_one_count(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, "test.counted")
-    counted = CountedLog(logging.getLogger("test.counted"), interval=0.05)
 
     async def scenario() -> None:
+        counted = CountedLog(logging.getLogger("test.counted"))
         for i in range(100):
             counted.note("kind", logging.INFO, f"first {i}", "{count} more in {seconds}s")
         counted.note("other", logging.INFO, "another kind", "-")
-        await asyncio.sleep(0.15)
+        await advance(INTERVAL + 1)
         counted.note("kind", logging.INFO, "first again", "{count} more")
 
-    asyncio.run(scenario())
+    run_shifted(scenario())
     assert [r.getMessage() for r in caplog.records] == [
         "first 0",
         "another kind",
-        "99 more in 0.05s",
+        "99 more in 10s",
         "first again",
     ]
 
@@ -293,15 +294,19 @@ def test_at_max_pending_the_master_stops_accepting_until_it_holds_fewer(
         clients = [socket.create_connection(listener.getsockname()) for _ in range(8)]
         await settle()
         assert keys.pending == 3, "three held, the others wait in the backlog"
+        await advance(CAP_POLL)
+        await settle()
+        assert acceptor.accepted == 3, "still at the cap: nothing more taken"
         for sock in keys.held[:2]:
             sock.close()
         del keys.held[:2]
-        await asyncio.sleep(0.2)
+        await advance(CAP_POLL)
+        await settle()
         assert keys.pending == 3 and acceptor.accepted == 5, "two more taken as two left"
         acceptor.close()
         for sock in clients:
             sock.close()
 
-    asyncio.run(scenario())
+    run_shifted(scenario())
     assert caplog.text.count("--max-pending 3") == 1
     assert "the master holds 3 connections not handed to a worker yet" in caplog.text
