@@ -228,14 +228,18 @@ def test_a_daemons_new_master_stays_detached(
         old = psutil.Process(daemon.pid)
         os.kill(daemon.pid, signal.SIGUSR2)
 
-        def handed_over() -> bool:
-            return daemon.pidfile.exists() and daemon.pidfile.read_text().strip() not in (
-                "",
-                str(daemon.pid),
-            )
+        def holder() -> int | None:
+            # The old master removes its pid file before the new one writes its own.
+            try:
+                text = daemon.pidfile.read_text().strip()
+            except FileNotFoundError:
+                return None
+            return int(text) if text.isdigit() and int(text) != daemon.pid else None
 
-        wait_until_sync(handed_over, 60, "the new master to hold the pid file")
-        new = adopt(int(daemon.pidfile.read_text()), adopted)
+        wait_until_sync(lambda: holder() is not None, 60, "the new master to hold the pid file")
+        new_pid = holder()
+        assert new_pid is not None
+        new = adopt(new_pid, adopted)
         wait_until_sync(lambda: not alive(old), 60, "the old master to exit")
         assert os.getsid(new.pid) == os.getsid(daemon.pid) != os.getsid(0)
         assert new.terminal() is None
