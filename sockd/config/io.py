@@ -84,6 +84,24 @@ class RedisSettings:
     port: int = setting(6379, check=checks.between(1, 65535), help="Redis port.")
     password: str | None = setting(None, secret=True, help="Redis password.")
     db: int = setting(0, check=checks.at_least(0), help="Redis database number.")
+    bus: Literal["streams", "pubsub"] = setting(
+        "streams",
+        help='How workers share messages through Redis: "streams" loses nothing a worker '
+        'can still read after an outage; "pubsub" is python-socketio\'s channel, shared '
+        "with plain python-socketio servers.",
+    )
+    stream_maxlen: int = setting(
+        10_000,
+        check=checks.at_least(100),
+        help="Entries a stream keeps (MAXLEN ~): how far behind a worker may fall and "
+        "still catch up.",
+    )
+    queue_limit: int = setting(
+        10_000,
+        check=checks.at_least(1),
+        help="Bus messages a worker keeps while Redis is away; past it new ones are "
+        "dropped, and counted.",
+    )
 
     def to_url(self) -> str:
         if self.url:

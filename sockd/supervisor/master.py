@@ -33,6 +33,7 @@ from sockd.supervisor.system.listeners import (
     adopt,
     bind_listeners,
 )
+from sockd.supervisor.system.redis_check import check_redis
 from sockd.supervisor.system.title import TitleClaim, default_title
 
 
@@ -69,6 +70,8 @@ def _run(
 ) -> int:
     cluster = options.cluster
     configure_logging(cluster.log_level, "master", cluster.log_format, cluster.log_file)
+    if inheritance is None and options.worker.redis_url:
+        check_redis(options.worker.redis_url)  # the first start only: workers never need it
     inherited = _inherited_listeners(inheritance)
     first = inherited.describe()[0] if inherited else str(cluster.binds[0])
     name = cluster.title or default_title(first)

@@ -27,7 +27,8 @@ class EncodedBroadcast(AsyncPubSubManager, DirectEmit):
 
     Subclasses name the message's ``method`` and say whether it keeps python-socketio's
     ``emit`` fields for other python-socketio processes on the bus, and pass what they
-    receive through :meth:`_delivering_encoded` in ``_listen``.
+    receive through :meth:`_delivering_encoded` in ``_listen`` (which asks
+    :meth:`_accepts` about each message).
     """
 
     #: The ``method`` of a broadcast's bus message.
@@ -80,11 +81,20 @@ class EncodedBroadcast(AsyncPubSubManager, DirectEmit):
             except (TypeError, ValueError):
                 yield payload  # the library's listener skips what it cannot read
                 continue
-            packet = message.get(PACKET_KEY) if isinstance(message, dict) else None
+            if not isinstance(message, dict):
+                yield message
+                continue
+            if not self._accepts(message):
+                continue
+            packet = message.get(PACKET_KEY)
             if not isinstance(packet, str):
                 yield message
             elif message.get("host_id") != self.host_id:  # a worker's own comes back on Redis
                 await self._deliver_encoded(packet, message)
+
+    def _accepts(self, message: dict[str, Any]) -> bool:
+        """Whether a received message is to be handled (a bus may drop copies here)."""
+        return True
 
     async def _deliver_encoded(self, packet: str, message: dict[str, Any]) -> None:
         try:

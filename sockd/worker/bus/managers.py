@@ -1,9 +1,10 @@
-"""The default cluster bus: python-socketio pub/sub over the master.
+"""The cluster buses a worker installs: over the master (one host), or over Redis.
 
-``AsyncPubSubManager`` needs only ``_publish`` and ``_listen``. Messages go to
-the master on the control channel and the master relays each one to every
-other ready worker, so rooms, broadcasts, ``close_room``, remote disconnects
-and cross-worker acks work on one host without Redis.
+``AsyncPubSubManager`` needs only ``_publish`` and ``_listen``. Over the master, messages
+go on the control channel and the master relays each one to every other ready worker, so
+rooms, broadcasts, ``close_room``, remote disconnects and cross-worker acks work on one
+host without Redis. Over Redis (``--redis``), the bus is a stream or pub/sub
+(``[io.redis] bus``): redis_streams.py, redis_pubsub.py.
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
-import socketio
-
+from sockd.config.io import RedisSettings
 from sockd.wire.frames import Kind
 from sockd.worker.bus.encoded_broadcast import EncodedBroadcast
-from sockd.worker.bus.publish_batches import PublishBatches
+from sockd.worker.bus.redis_bus import RedisBus
+from sockd.worker.bus.redis_pubsub import RedisPubSubBus
+from sockd.worker.bus.redis_streams import RedisStreamsBus
 from sockd.worker.hosting.master_link import MasterLink
 
 #: The master bus's method for a broadcast that carries only its encoded packet.
@@ -40,6 +42,10 @@ class MasterBusManager(EncodedBroadcast):
         """A message another worker published, relayed by the master."""
         self._inbox.put_nowait(payload)
 
+    def stats(self) -> dict[str, Any]:
+        """This bus's figures for ``sockd status``: the master's channel is always there."""
+        return {"kind": "master", "state": "connected"}
+
     async def _publish(self, data: dict[str, Any]) -> None:
         self._link.send(Kind.BUS, self.json.dumps(data).encode())
 
@@ -52,41 +58,8 @@ class MasterBusManager(EncodedBroadcast):
             yield await self._inbox.get()
 
 
-class RedisBusManager(socketio.AsyncRedisManager, EncodedBroadcast):
-    """python-socketio's Redis manager, delivering on this worker like the master bus.
-
-    A broadcast is the library's ``emit`` message plus its encoded packet: sockd workers
-    deliver the packet, any other python-socketio process on the channel reads the rest.
-    Publishes go out in the order they were made, as the master bus and Node's Redis
-    adapter keep it, and batched under load (:mod:`sockd.worker.bus.publish_batches`).
-    """
-
-    def __init__(self, url: str) -> None:
-        super().__init__(url)
-        self._batches = PublishBatches(self._publish_batch)
-
-    async def _listen(self) -> AsyncIterator[Any]:
-        async for message in self._delivering_encoded(super()._listen()):
-            yield message
-
-    async def _publish(self, data: dict[str, Any]) -> None:
-        await self._batches.publish(self.json.dumps(data))
-
-    async def _publish_batch(self, messages: list[str]) -> None:
-        """One pipeline of ``PUBLISH``, retried once on a new connection, as the library
-        retries a single publish."""
-        for retries_left in (1, 0):
-            try:
-                if not self.connected:
-                    self._redis_connect()
-                async with self.redis.pipeline(transaction=False) as pipe:
-                    for message in messages:
-                        pipe.publish(self.channel, message)
-                    await pipe.execute()
-                return
-            except Exception as exc:
-                action = "retrying" if retries_left else "giving up"
-                self._get_logger().error(
-                    "Cannot publish %d message(s) to redis... %s: %s", len(messages), action, exc
-                )
-                self.connected = False
+def redis_bus(url: str, settings: RedisSettings) -> RedisBus:
+    """The Redis bus ``[io.redis] bus`` names."""
+    if settings.bus == "pubsub":
+        return RedisPubSubBus(url, settings)
+    return RedisStreamsBus(url, settings)

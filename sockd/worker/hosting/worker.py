@@ -9,16 +9,15 @@ import signal
 import socket
 import time
 
-import redis.asyncio
 import socketio
 from socketio.async_pubsub_manager import AsyncPubSubManager
 
-from sockd.config.io import redacted_url
 from sockd.config.options import WorkerOptions
 from sockd.errors import UserError
 from sockd.logs import route_library_logs_to_root
 from sockd.wire.frames import Kind
-from sockd.worker.bus.managers import MasterBusManager, RedisBusManager
+from sockd.worker.bus.managers import MasterBusManager, redis_bus
+from sockd.worker.bus.redis_bus import RedisBus
 from sockd.worker.compat.guard import check_libraries
 from sockd.worker.compat.install import CompatConfig, install
 from sockd.worker.hosting.app_loader import LoadedApp, load
@@ -35,7 +34,6 @@ HEARTBEAT_INTERVAL = 1.0
 ORPHAN_DRAIN_TIMEOUT = 2.0
 #: Share of the drain time spent spreading session closes, and its cap.
 SPREAD_SHARE, SPREAD_MAX = 0.25, 1.0
-REDIS_CHECK_TIMEOUT = 5.0
 #: Exit code of a worker that could not start (gunicorn's WORKER_BOOT_ERROR).
 EXIT_STARTUP_FAILED = 3
 
@@ -52,6 +50,7 @@ class Worker:
         self._app: LoadedApp
         self._host: UvicornHost | None = None
         self._bus: MasterBusManager | None = None
+        self._bus_figures: MasterBusManager | RedisBus | None = None
         self._gate: DrainGate
         self._intake: HandoffIntake
         self._draining = False
@@ -142,11 +141,14 @@ class Worker:
             self.log.info("app brings its own client manager %s", type(sio.manager).__name__)
             return
         url = self.options.redis_url
-        if url:
-            await _check_redis(url)
-            manager: socketio.AsyncManager = RedisBusManager(url)
+        redis = self.options.settings.io.redis
+        manager: MasterBusManager | RedisBus
+        if url and redis:
+            # Redis may be down now: the bus connects in the background and says so.
+            manager = redis_bus(url, redis)
         else:
             self._bus = manager = MasterBusManager(self._link)
+        self._bus_figures = manager
         sio.manager = manager
         manager.set_server(sio)
 
@@ -173,6 +175,7 @@ class Worker:
                 {
                     "connections": self._host.open_connections,
                     "sessions": len(self._app.sio.eio.sockets),
+                    "bus": self._bus_figures.stats() if self._bus_figures else None,
                 },
             )
             await asyncio.sleep(HEARTBEAT_INTERVAL)
@@ -198,17 +201,3 @@ class Worker:
         if not self._draining:
             self.log.warning("worker %d lost its master: draining and exiting", self.slot)
         self.drain(ORPHAN_DRAIN_TIMEOUT)
-
-
-async def _check_redis(url: str) -> None:
-    """Fail the boot with one line if Redis cannot be reached."""
-    client = redis.asyncio.Redis.from_url(
-        url, socket_connect_timeout=REDIS_CHECK_TIMEOUT, socket_timeout=REDIS_CHECK_TIMEOUT
-    )
-    try:
-        await asyncio.wait_for(client.ping(), REDIS_CHECK_TIMEOUT)
-    except (TimeoutError, OSError, redis.RedisError) as exc:
-        where = redacted_url(url)  # never the password, in a log or an error
-        raise UserError(f"cannot reach Redis at {where}: {exc or type(exc).__name__}") from None
-    finally:
-        await client.aclose()
