@@ -107,6 +107,9 @@ def render_status(status: dict[str, Any]) -> str:
         "CPU%",
         "NEW",
         "SHARE",
+        "BUS",
+        "QUEUED",
+        "DROPPED",
     )
     rows = [header]
     for worker in status["workers"]:
@@ -124,6 +127,7 @@ def render_status(status: dict[str, Any]) -> str:
                 f"{worker['cpu_percent']:.1f}" if "cpu_percent" in worker else "-",
                 _shown(worker.get("new_connections")),
                 f"{share:.1%}" if share is not None else "-",
+                *_bus_cells(worker.get("bus")),
             )
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
@@ -166,6 +170,17 @@ def _alive(process: psutil.Process) -> bool:
         return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return False
+
+
+def _bus_cells(bus: dict[str, Any] | None) -> tuple[str, str, str]:
+    """BUS (connected, or degraded and for how long), QUEUED, DROPPED."""
+    if not bus:
+        return "-", "-", "-"
+    state = str(bus.get("state", "-"))
+    since = bus.get("degraded_since")
+    if since is not None:
+        state += f" {_duration(max(0.0, time.time() - since))}"
+    return state, _shown(bus.get("queued")), _shown(bus.get("dropped"))
 
 
 def _shown(value: object) -> str:

@@ -75,6 +75,8 @@ def build_status(
                 "cpu_percent": worker.cpu_percent,
                 "new_connections": handed_off.get(worker.slot, 0) if serving else None,
                 "share": shares.get(worker.slot) if serving else None,
+                # kind, state, degraded_since, queued, dropped, missed (worker/bus/).
+                "bus": worker.stats.get("bus"),
             }
         )
     present = {row["slot"] for row in rows}
