@@ -11,7 +11,6 @@ import os
 import shutil
 import subprocess
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -19,17 +18,16 @@ import pytest
 
 from tests.harness import (
     LoopbackNetworks,
+    RedisServer,
     SockdLauncher,
     SourceAddresses,
     free_port,
     private_runtime_dir,
-    redis_answers,
-    stop_process,
 )
 
 
 @contextlib.contextmanager
-def running_redis(workdir: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+def running_redis(workdir: Path) -> Iterator[RedisServer]:
     """A redis-server on a free loopback port, stopped by pid on exit.
 
     It is never skipped when redis-server is missing: .ci/run installs it, so a
@@ -42,39 +40,32 @@ def running_redis(workdir: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]
             ".ci/run does this)",
             pytrace=False,
         )
-    port = free_port()
-    log_path = workdir / "redis.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(workdir)],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+    server = RedisServer(binary, workdir)
     try:
-        deadline = time.monotonic() + 15.0
-        while not redis_answers(port):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(
-                    f"redis-server on port {port} did not answer PING "
-                    f"(exit code {proc.poll()}):\n{log_path.read_text(errors='replace')}",
-                    pytrace=False,
-                )
-            time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}/0", proc
+        server.start()
+        yield server
     finally:
-        stop_process(proc)
+        server.stop()
 
 
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A redis-server shared by the session; yields ``redis://127.0.0.1:PORT/0``."""
-    with running_redis(tmp_path_factory.mktemp("redis")) as (url, _):
-        yield url
+    with running_redis(tmp_path_factory.mktemp("redis")) as server:
+        yield server.url
 
 
 @pytest.fixture
 def private_redis(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """A redis-server of one test's own, which the test may stop."""
+    with running_redis(tmp_path) as server:
+        assert server.proc is not None
+        yield server.url, server.proc
+
+
+@pytest.fixture
+def outage_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A redis-server of one test's own, which the test may stop, pause and start again."""
     with running_redis(tmp_path) as server:
         yield server
 

@@ -236,6 +236,7 @@ class SockdProcess:
         console_script: bool = False,
         prefix: Sequence[str] = (),
         command: str = "start",
+        env: dict[str, str] | None = None,
     ) -> None:
         self.args = list(args)
         self.port = port
@@ -251,7 +252,7 @@ class SockdProcess:
         self.proc = subprocess.Popen(
             self.command,
             cwd=cwd,
-            env=_child_env(),
+            env={**_child_env(), **(env or {})},
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -439,6 +440,7 @@ class SockdLauncher:
         port: int | None = None,
         bind: Sequence[str] = (),
         redis: str | None = None,
+        redis_bus: str | None = None,
         graceful_timeout: float | None = None,
         wait_ready: bool = True,
         ready_timeout: float = 30.0,
@@ -448,7 +450,7 @@ class SockdLauncher:
         command: str = "start",
     ) -> SockdProcess:
         """Start ``sockd start APP`` (or ``command``) with these options; by default wait for
-        ``master ready``."""
+        ``master ready``. ``redis_bus``: ``[io.redis] bus`` (streams or pubsub)."""
         args = [app, "--workers", str(workers)]
         if sticky:
             args.append("--sticky")
@@ -465,8 +467,15 @@ class SockdLauncher:
         if graceful_timeout is not None:
             args += ["--graceful-timeout", str(graceful_timeout)]
         args += list(extra)
+        env = {"SOCKD_IO_REDIS_BUS": redis_bus} if redis_bus else None
         proc = SockdProcess(
-            args, port, cwd=cwd, console_script=console_script, prefix=prefix, command=command
+            args,
+            port,
+            cwd=cwd,
+            console_script=console_script,
+            prefix=prefix,
+            command=command,
+            env=env,
         )
         with self._lock:
             self.started.append(proc)
@@ -749,6 +758,56 @@ def redis_answers(port: int) -> bool:
             return sock.recv(64).startswith(b"+PONG")
     except OSError:
         return False
+
+
+class RedisServer:
+    """A redis-server on one loopback port (no persistence) that a test may stop, pause
+    (SIGSTOP: a stalled Redis) and start again on the same port, empty."""
+
+    def __init__(self, binary: str, workdir: Path) -> None:
+        self.binary = binary
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.log_path = workdir / "redis.log"
+        self.workdir = workdir
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 15.0) -> None:
+        """Start it and wait until it answers PING."""
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                 "--appendonly", "no", "--dir", str(self.workdir)],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        deadline = time.monotonic() + timeout
+        while not redis_answers(self.port):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(
+                    f"redis-server on port {self.port} did not answer PING (exit code "
+                    f"{self.proc.poll()}):\n{self.log_path.read_text(errors='replace')}"
+                )
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        """Stop it (SIGTERM, by pid; a paused one is woken up first)."""
+        if self.proc is not None:
+            with contextlib.suppress(ProcessLookupError):
+                self.proc.send_signal(signal.SIGCONT)
+            stop_process(self.proc)
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def pause(self) -> None:
+        """Freeze it: connections stay open, nothing is answered."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGCONT)
 
 
 def starlette_session_cookie(session: dict[str, Any], secret: str) -> str:

@@ -17,27 +17,26 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.harness import Client, source_addresses
+from tests.harness import Client
 
 #: Seconds between two broadcasts of one sender.
 PACE = 0.05
 
 
-#: Source addresses tried at most to find members on every worker.
+#: Source addresses to try, at most, to find members on every worker.
 CANDIDATES = 64
 
 
 @contextlib.asynccontextmanager
 async def members_on(
-    port: int, workers: int, per_worker: int = 3, skip: int = 0
+    port: int, workers: int, sources: Sequence[str], per_worker: int = 3
 ) -> AsyncIterator[list[Client]]:
-    """``per_worker`` connected clients on each of the ``workers`` workers (the sticky hash
-    decides who lands where, so clients from more addresses are tried, and the extra ones
-    closed); closed on exit. ``skip``: source addresses left to others."""
+    """``per_worker`` connected clients on each of the ``workers`` workers, from
+    ``sources`` (the sticky hash decides who lands where, so clients from more addresses
+    are tried, and the extra ones closed); closed on exit."""
     kept: dict[int, list[Client]] = {}
-    sources = source_addresses(skip + CANDIDATES)[skip:]
     try:
-        for first in range(0, CANDIDATES, 8):
+        for first in range(0, len(sources), 8):
             batch = [Client(port, ip, ["websocket"]) for ip in sources[first : first + 8]]
             await asyncio.gather(*(c.connect() for c in batch))
             for client, info in zip(
@@ -50,7 +49,7 @@ async def members_on(
                     await client.close()
             if len(kept) == workers and all(len(g) == per_worker for g in kept.values()):
                 break
-        assert len(kept) == workers, f"{CANDIDATES} addresses reached {len(kept)} workers"
+        assert len(kept) == workers, f"{len(sources)} addresses reached {len(kept)} workers"
         yield [client for group in kept.values() for client in group]
     finally:
         await asyncio.gather(*(c.close() for g in kept.values() for c in g))

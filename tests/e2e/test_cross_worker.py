@@ -28,11 +28,15 @@ CLIENTS = 12
 TRANSPORTS = ["websocket"]
 
 
-@pytest.fixture(scope="module", params=["ipc", "redis"])
+@pytest.fixture(scope="module", params=["ipc", "redis-streams", "redis-pubsub"])
 def cluster(request: pytest.FixtureRequest, sockd_module: SockdLauncher) -> SockdProcess:
-    """A 3-worker cluster sharing rooms over the master (ipc) or a real redis-server."""
-    redis = request.getfixturevalue("redis_server") if request.param == "redis" else None
-    return sockd_module(workers=WORKERS, sticky=True, redis=redis)
+    """A 3-worker cluster sharing rooms over the master (ipc) or a real redis-server, with
+    either Redis bus."""
+    if request.param == "ipc":
+        return sockd_module(workers=WORKERS, sticky=True)
+    redis = request.getfixturevalue("redis_server")
+    bus = request.param.removeprefix("redis-")
+    return sockd_module(workers=WORKERS, sticky=True, redis=redis, redis_bus=bus)
 
 
 def _count(client: Client, token: str) -> int:

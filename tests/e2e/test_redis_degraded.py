@@ -21,15 +21,15 @@ from tests.harness import (
     RedisServer,
     SockdLauncher,
     SockdProcess,
+    SourceAddresses,
     open_clients,
     run_sockd,
     sockd_status,
-    source_addresses,
     wait_until_sync,
 )
 
 WORKERS = 2
-CLIENTS = 6
+CLIENTS = 16
 
 
 def _buses(server: SockdProcess) -> dict[int, dict[str, Any]]:
@@ -42,11 +42,11 @@ def _all(server: SockdProcess, state: str, workers: int = WORKERS) -> bool:
     return len(buses) == workers and all(b.get("state") == state for b in buses.values())
 
 
-def _served_by(server: SockdProcess) -> set[int]:
-    """The worker pids that new clients from several addresses reach (each one answers)."""
+def _served_by(server: SockdProcess, sources: list[str]) -> set[int]:
+    """The worker pids that new clients from ``sources`` reach (each one answers)."""
 
     async def ask() -> set[int]:
-        async with open_clients(server.port, source_addresses(CLIENTS), ["websocket"]) as cs:
+        async with open_clients(server.port, sources, ["websocket"]) as cs:
             return {int((await c.whoami())["pid"]) for c in cs}
 
     return asyncio.run(ask())
@@ -54,9 +54,10 @@ def _served_by(server: SockdProcess) -> set[int]:
 
 @pytest.mark.timeout(150)
 def test_workers_restart_and_reload_while_redis_is_down(
-    sockd: SockdLauncher, outage_redis: RedisServer
+    sockd: SockdLauncher, outage_redis: RedisServer, source_addresses: SourceAddresses
 ) -> None:
     server = sockd(workers=WORKERS, redis=outage_redis.url)
+    sources = source_addresses(CLIENTS)
     wait_until_sync(lambda: _all(server, "connected"), 10.0, "both buses connected")
     outage_redis.stop()
     down_at = time.time()
@@ -70,13 +71,13 @@ def test_workers_restart_and_reload_while_redis_is_down(
     os.kill(victim, signal.SIGKILL)
     server.wait_for_match(r"worker 0 ready \(pid \d+\)", 30.0, mark)
     assert server.slot_pids()[0] != victim
-    assert _served_by(server) == set(server.slot_pids().values())
+    assert _served_by(server, sources) == set(server.slot_pids().values())
 
     mark = server.line_count()
     server.send_signal(signal.SIGHUP)
     server.wait_for_line("reload 1 finished", 90.0, mark)
     assert not [line for line in server.lines()[mark:] if "failed to start" in line]
-    assert _served_by(server) == set(server.slot_pids().values())
+    assert _served_by(server, sources) == set(server.slot_pids().values())
     assert _all(server, "degraded"), _buses(server)
 
     mark = server.line_count()

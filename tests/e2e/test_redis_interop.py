@@ -1,7 +1,8 @@
 """sockd and a plain python-socketio server share one Redis channel, both ways.
 
-sockd publishes a broadcast as python-socketio's ``emit`` message plus its encoded packet
-(sockd/worker/bus/encoded_broadcast.py), so a python-socketio process on the same channel
+With ``[io.redis] bus = "pubsub"``, sockd publishes a broadcast as python-socketio's
+``emit`` message plus its encoded packet (sockd/worker/bus/encoded_broadcast.py,
+sockd/worker/bus/redis_pubsub.py), so a python-socketio process on the same channel
 (a deployment being migrated, an old server kept for a while) still delivers it, and
 sockd delivers the plain server's broadcasts.
 """
@@ -83,7 +84,7 @@ async def _until_received(sender: Client, room: str, receiver: Client) -> None:
 def test_broadcasts_cross_between_sockd_and_a_plain_server(
     sockd: SockdLauncher, redis_server: str, plain_server: int, source_addresses: SourceAddresses
 ) -> None:
-    cluster = sockd(workers=2, redis=redis_server)
+    cluster = sockd(workers=2, redis=redis_server, redis_bus="pubsub")
     on_sockd_ip, on_plain_ip = source_addresses(2)
 
     async def scenario() -> None:
