@@ -441,6 +441,7 @@ class SockdLauncher:
         bind: Sequence[str] = (),
         redis: str | None = None,
         redis_bus: str | None = None,
+        env: dict[str, str] | None = None,
         graceful_timeout: float | None = None,
         wait_ready: bool = True,
         ready_timeout: float = 30.0,
@@ -450,7 +451,8 @@ class SockdLauncher:
         command: str = "start",
     ) -> SockdProcess:
         """Start ``sockd start APP`` (or ``command``) with these options; by default wait for
-        ``master ready``. ``redis_bus``: ``[io.redis] bus`` (streams or pubsub)."""
+        ``master ready``. ``redis_bus``: ``[io.redis] bus`` (streams or pubsub); ``env``:
+        more environment variables (settings as ``SOCKD_*``)."""
         args = [app, "--workers", str(workers)]
         if sticky:
             args.append("--sticky")
@@ -467,7 +469,7 @@ class SockdLauncher:
         if graceful_timeout is not None:
             args += ["--graceful-timeout", str(graceful_timeout)]
         args += list(extra)
-        env = {"SOCKD_IO_REDIS_BUS": redis_bus} if redis_bus else None
+        env = {**(env or {}), **({"SOCKD_IO_REDIS_BUS": redis_bus} if redis_bus else {})}
         proc = SockdProcess(
             args,
             port,

@@ -13,10 +13,12 @@ import asyncio
 import os
 import signal
 import time
+import uuid
 from typing import Any
 
 import pytest
 
+from tests.e2e.bus_traffic import CANDIDATES, members_on
 from tests.harness import (
     RedisServer,
     SockdLauncher,
@@ -25,6 +27,7 @@ from tests.harness import (
     open_clients,
     run_sockd,
     sockd_status,
+    wait_until,
     wait_until_sync,
 )
 
@@ -90,3 +93,62 @@ def test_workers_restart_and_reload_while_redis_is_down(
         lambda: _all(server, "connected", WORKERS + 1), 15.0, "the buses connected again"
     )
     assert server.proc.poll() is None, "the master exited"
+
+
+QUEUE_LIMIT, SENT = 20, 50
+
+
+@pytest.mark.timeout(90)
+def test_past_the_queue_bound_messages_are_dropped_counted_and_logged_once(
+    sockd: SockdLauncher, outage_redis: RedisServer, source_addresses: SourceAddresses
+) -> None:
+    """While Redis is down a worker keeps ``queue_limit`` bus messages and drops the rest:
+    ``sockd status`` counts them, one log line says so, the kept ones arrive in order once
+    Redis is back, and the other worker counts the dropped ones as missed."""
+    server = sockd(
+        workers=2,
+        redis=outage_redis.url,
+        env={"SOCKD_IO_REDIS_QUEUE_LIMIT": str(QUEUE_LIMIT)},
+    )
+    wait_until_sync(lambda: _all(server, "connected"), 10.0, "both buses connected")
+
+    async def scenario() -> None:
+        async with members_on(server.port, 2, source_addresses(CANDIDATES), 1) as members:
+            sender, receiver = members
+            sender_pid = int((await sender.whoami())["pid"])
+            receiver_pid = int((await receiver.whoami())["pid"])
+            room = f"bound-{uuid.uuid4()}"
+            for member in members:
+                await member.call("join", room)
+            await asyncio.to_thread(outage_redis.stop)
+            await asyncio.to_thread(
+                wait_until_sync, lambda: _all(server, "degraded"), 15.0, "degraded buses"
+            )
+            mark = server.line_count()
+            for number in range(1, SENT + 1):  # each answered at once, Redis or not
+                assert await sender.call("broadcast", {"room": room, "payload": number})
+            expected = (QUEUE_LIMIT, SENT - QUEUE_LIMIT)
+
+            def counted() -> bool:  # the figures come with the next heartbeat
+                bus = _buses(server)[sender_pid]
+                return (bus["queued"], bus["dropped"]) == expected
+
+            await asyncio.to_thread(wait_until_sync, counted, 5.0, f"queued, dropped {expected}")
+            lines = [line for line in server.lines()[mark:] if "dropped in the last" in line]
+            assert len(lines) == 1 and f"[{sender_pid}]" in lines[0], lines
+
+            await asyncio.to_thread(outage_redis.start)
+            await wait_until(
+                lambda: len(receiver.news) >= QUEUE_LIMIT, 15.0, "the queued broadcasts"
+            )
+            assert receiver.news == list(range(1, QUEUE_LIMIT + 1))
+            assert await sender.call("broadcast", {"room": room, "payload": SENT + 1})
+            await wait_until(lambda: receiver.news[-1] == SENT + 1, 10.0, "the next one")
+            await asyncio.to_thread(
+                wait_until_sync,
+                lambda: _buses(server)[receiver_pid]["missed"] == SENT - QUEUE_LIMIT,
+                5.0,
+                "the dropped ones counted as missed by the other worker",
+            )
+
+    asyncio.run(scenario())

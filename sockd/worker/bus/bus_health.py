@@ -44,7 +44,8 @@ class BusHealth:
         self._degraded_at = clock()
         self._degraded_since = wall_clock()
         self._outage_logged = False
-        self._last_line = -LOG_INTERVAL
+        #: When the last line about the outage, and about dropped messages, went out.
+        self._last_line = self._last_drop_line = -LOG_INTERVAL
         self._dropped_logged = 0
 
     @property
@@ -76,9 +77,9 @@ class BusHealth:
     def dropped(self, queued: int, dropped: int) -> None:
         """The queue's bound dropped a message: one line per interval says how many."""
         now = self._clock()
-        if now - self._last_line < LOG_INTERVAL:
+        if now - self._last_drop_line < LOG_INTERVAL:
             return
-        self._last_line = now
+        self._last_drop_line = now
         self._log.warning(
             "redis bus: %d message(s) dropped in the last %.0fs (%d in all): %d queued, "
             "the bound is %d",
