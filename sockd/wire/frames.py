@@ -30,6 +30,11 @@ class Kind(enum.IntEnum):
     DRAIN = 5  # master → worker: JSON {"timeout": seconds}
     STATS = 6  # worker → master, after each heartbeat: JSON {"connections", "sessions"}
     OPTIONS = 7  # master → worker, the first frame: JSON WorkerOptions (secrets stay off argv)
+    # Cluster requests (sockd.cluster), routed by the master: wire/cluster_frames.py.
+    CLUSTER_REQUEST = 20  # both ways: a request, relayed to every other serving worker
+    CLUSTER_SENT = 21  # master → requester: JSON {"id", "members": [[slot, pid], ...]}
+    CLUSTER_ANSWER = 22  # both ways: one chunk of an answer, relayed to the requester
+    CLUSTER_GONE = 23  # master → worker: JSON {"slot", "pid"} of a worker that exited
 
 
 def encode_frame(kind: Kind, payload: bytes = b"") -> bytes:

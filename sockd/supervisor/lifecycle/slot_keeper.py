@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
 
+from sockd.supervisor.lifecycle.cluster_relay import ClusterRelay
 from sockd.supervisor.lifecycle.slot_table import Role, SlotTable, Verdict
 from sockd.supervisor.lifecycle.worker_state import Worker, WorkerState, worker_event
 from sockd.wire.frames import Kind, encode_frame
@@ -65,6 +66,8 @@ class SlotKeeper:
         self._tasks: set[asyncio.Task[Any]] = set()
         #: Set once the master stops: nothing is started or restarted any more.
         self.stopping = False
+        #: Routes cluster requests (``sockd.cluster``) between the workers.
+        self.cluster = ClusterRelay(lambda: self.table.live)
 
     # -- starting ------------------------------------------------------------
 
@@ -126,6 +129,8 @@ class SlotKeeper:
             self._on_ready(worker)
         elif kind is Kind.BUS:
             self._relay(worker, payload)
+        elif kind in (Kind.CLUSTER_REQUEST, Kind.CLUSTER_ANSWER):
+            self.cluster.on_frame(worker, kind, payload)
 
     def _on_ready(self, worker: Worker) -> None:
         if worker.state is not WorkerState.STARTING or worker.handoff is None:
@@ -183,6 +188,7 @@ class SlotKeeper:
         was = worker.state
         worker.reaped(status)
         role = self.table.remove(worker)
+        self.cluster.worker_gone(worker)
         slot = worker.slot
         if role is Role.INCOMING:
             self._on_successor_exit(worker)

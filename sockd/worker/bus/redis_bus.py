@@ -20,7 +20,7 @@ from redis.exceptions import RedisError
 from sockd.config.io import RedisSettings, redacted_url
 from sockd.worker.bus.backoff import SpinningRead, retry_delay
 from sockd.worker.bus.bus_health import BusHealth
-from sockd.worker.bus.encoded_broadcast import EncodedBroadcast
+from sockd.worker.bus.cluster_inbox import ClusterInbox
 from sockd.worker.bus.outbound_queue import OutboundQueue, Outgoing
 from sockd.worker.bus.redis_clients import bus_client
 from sockd.worker.bus.sequences import Sequences
@@ -33,7 +33,7 @@ PUBLISH_TIMEOUT = 3.0
 OUTAGE_ERRORS = (RedisError, OSError, SpinningRead)
 
 
-class RedisBus(EncodedBroadcast):
+class RedisBus(ClusterInbox):
     """A python-socketio pub/sub manager over Redis that outlives Redis outages."""
 
     #: "streams" or "pubsub", as in ``[io.redis] bus``.

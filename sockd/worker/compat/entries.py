@@ -14,6 +14,7 @@ installs the list, :mod:`sockd.worker.compat.guard` checks it before a worker st
 from __future__ import annotations
 
 from sockd.worker.app_model.generate_id import EngineIdSockets, HandshakeIds
+from sockd.worker.cluster.session_time import SessionTime
 from sockd.worker.compat.model import AppliedBy, DriverWrap, Entry, Need, SerializerWrap, Versions
 from sockd.worker.compat.sessions import SessionStart
 from sockd.worker.hosting.real_address import with_real_address
@@ -213,6 +214,13 @@ ENTRIES: tuple[Entry, ...] = (
             Need(f"{_SOCKET}._websocket_handler", ("self", "ws")),
             Need("engineio.async_drivers.asgi.WebSocket.wait", _SELF),
         ),
+    ),
+    Entry(
+        _SOCKET,
+        SessionTime,
+        "each session notes when it started, the handshake time of sockd.cluster's socket "
+        "records (cluster/session_time.py)",
+        "a start time on engineio's socket",
     ),
     # -- Socket.IO server: socketio.AsyncServer -------------------------------------------
     Entry(

@@ -11,6 +11,9 @@ from typing import Any, cast
 from sockd.wire.coalesced_writer import CoalescedWriter
 from sockd.wire.frames import FrameDecoder, FrameError, Kind, encode_frame, encode_json_frame
 
+#: The frames of cluster requests a worker receives.
+CLUSTER_KINDS = (Kind.CLUSTER_REQUEST, Kind.CLUSTER_SENT, Kind.CLUSTER_ANSWER, Kind.CLUSTER_GONE)
+
 
 class MasterLink(asyncio.Protocol):
     """Sends lifecycle reports and bus messages; receives orders and bus messages.
@@ -29,6 +32,8 @@ class MasterLink(asyncio.Protocol):
         self._on_drain = on_drain
         self._on_bus = on_bus
         self._on_master_lost = on_master_lost
+        #: Where cluster request frames go (sockd.worker.cluster.ipc_transport), once set.
+        self.on_cluster: Callable[[Kind, bytes], None] | None = None
         self._decoder = FrameDecoder()
         self._transport: asyncio.Transport | None = None
         self._writer: CoalescedWriter | None = None
@@ -58,6 +63,8 @@ class MasterLink(asyncio.Protocol):
                 self._on_bus(payload)
             elif kind is Kind.DRAIN:
                 self._on_drain(float(json.loads(payload)["timeout"]))
+            elif kind in CLUSTER_KINDS and self.on_cluster is not None:
+                self.on_cluster(kind, payload)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._transport = self._writer = None

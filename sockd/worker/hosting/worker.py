@@ -18,6 +18,10 @@ from sockd.logs import route_library_logs_to_root
 from sockd.wire.frames import Kind
 from sockd.worker.bus.managers import MasterBusManager, redis_bus
 from sockd.worker.bus.redis_bus import RedisBus
+from sockd.worker.cluster.attach import attach, refuse
+from sockd.worker.cluster.ipc_transport import IpcTransport
+from sockd.worker.cluster.redis_transport import RedisTransport
+from sockd.worker.cluster.requester import Cluster, Transport
 from sockd.worker.compat.guard import check_libraries
 from sockd.worker.compat.install import CompatConfig, install
 from sockd.worker.hosting.app_loader import LoadedApp, load
@@ -51,6 +55,7 @@ class Worker:
         self._host: UvicornHost | None = None
         self._bus: MasterBusManager | None = None
         self._bus_figures: MasterBusManager | RedisBus | None = None
+        self._cluster: Cluster | None = None
         self._gate: DrainGate
         self._intake: HandoffIntake
         self._draining = False
@@ -138,19 +143,26 @@ class Worker:
 
     async def _install_bus(self, sio: socketio.AsyncServer) -> None:
         if type(sio.manager) is not socketio.AsyncManager:
-            self.log.info("app brings its own client manager %s", type(sio.manager).__name__)
+            name = type(sio.manager).__name__
+            self.log.info("app brings its own client manager %s", name)
+            refuse(sio, f"the app brings its own client manager ({name}), not sockd's bus")
             return
         url = self.options.redis_url
         redis = self.options.settings.io.redis
         manager: MasterBusManager | RedisBus
+        transport: Transport
         if url and redis:
             # Redis may be down now: the bus connects in the background and says so.
             manager = redis_bus(url, redis)
+            transport = RedisTransport(manager, url, self.slot)
         else:
             self._bus = manager = MasterBusManager(self._link)
+            transport = IpcTransport(self._link, self.slot)
         self._bus_figures = manager
         sio.manager = manager
         manager.set_server(sio)
+        self._cluster = Cluster(sio, transport)
+        attach(sio, self._cluster)
 
     def _on_bus(self, payload: bytes) -> None:
         if self._bus is not None:
@@ -195,6 +207,8 @@ class Worker:
         deadline = time.monotonic() + timeout
         spread = min(SPREAD_MAX, timeout * SPREAD_SHARE)
         await end_all_sessions(self._app.sio.eio, spread)
+        if self._cluster is not None:
+            await self._cluster.close()  # its sockets are gone: no more answers
         self._host.shut_down(max(0.0, deadline - time.monotonic()))
 
     def _on_master_lost(self) -> None:
