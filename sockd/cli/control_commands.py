@@ -14,6 +14,7 @@ from typing import Any
 import click
 import psutil
 
+from sockd.cli.cluster_status import render_cluster
 from sockd.control.client import request
 from sockd.control.runtime import locate
 from sockd.errors import UserError
@@ -78,7 +79,8 @@ def reload(title: str | None, pidfile: str | None, workers: int | None, timeout:
 @_pidfile
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def status(title: str | None, pidfile: str | None, as_json: bool) -> None:
-    """Show the master and every worker: state, uptime, load, memory, share of clients."""
+    """Show the master and every worker (state, uptime, load, memory, share of clients),
+    and the cluster's sockets and rooms per namespace."""
     found, _ = locate(title, pidfile)
     reply = request(found.socket_path, {"command": "status"}, ANSWER_TIMEOUT)
     shown = reply["status"]
@@ -137,6 +139,8 @@ def render_status(status: dict[str, Any]) -> str:
     ]
     if any(row[2].endswith("*") for row in rows[1:]):
         lines.append("* ready, handing its slot over: drains in a moment")
+    if "cluster" in status:
+        lines += render_cluster(status["cluster"])
     return "\n".join(lines)
 
 

@@ -22,6 +22,8 @@ from tests.harness import (
     SourceAddresses,
     by_worker,
     gather_bounded,
+    run_sockd,
+    sockd_status,
     wait_until,
 )
 
@@ -271,3 +273,26 @@ def test_a_worker_that_dies_mid_request_is_named_at_once_and_the_rest_answers(
 
     asyncio.run(scenario())
     host.wait_for_line("exited unexpectedly")
+
+
+def test_status_shows_the_clusters_sockets_and_rooms_per_namespace(
+    cluster: Cluster, source_addresses: SourceAddresses
+) -> None:
+    """``sockd status`` of one host counts every worker's sockets (every host's, with Redis)."""
+
+    async def scenario() -> None:
+        async with named_clients(cluster, source_addresses(24)) as clients:
+            room = f"census-{uuid.uuid4()}"
+            await asyncio.gather(*(c.call("join", room) for c in clients[:5]))
+            title = f"sockd-{cluster.ports[0]}"
+            status = await asyncio.to_thread(sockd_status, "--title", title)
+            table = await asyncio.to_thread(run_sockd, "status", "--title", title)
+        section = status["cluster"]
+        assert section["members"] == 4 and section["missing"] == []
+        namespaces = {ns["name"]: ns for ns in section["namespaces"]}
+        assert namespaces["/"]["sockets"] == 24 and namespaces["/other"]["sockets"] == 0
+        assert [room, 5] in namespaces["/"]["largest_rooms"]
+        assert table.returncode == 0, table.stderr
+        assert "NAMESPACE" in table.stdout and f"{room} (5)" in table.stdout, table.stdout
+
+    asyncio.run(scenario())

@@ -141,6 +141,7 @@ class Arbiter:
             self._reloader.request,
             self._request_stop,
             lambda: self._keeper.stopping,
+            self._keeper.cluster.census,
         )
         control = ControlServer(self._title.instance.socket_path, handlers.handle)
         self._presence = Presence(

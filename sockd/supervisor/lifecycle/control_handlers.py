@@ -26,9 +26,12 @@ class ControlHandlers:
         reload: Callable[[int | None], Awaitable[Reply]],
         stop: Callable[[float | None], float],
         stopping: Callable[[], bool],
+        census: Callable[[], Awaitable[dict[str, Any]]] | None = None,
     ) -> None:
-        """``stop(timeout)`` starts a graceful stop and says the drain timeout in force."""
+        """``stop(timeout)`` starts a graceful stop and says the drain timeout in force;
+        ``census()`` is the cluster's sockets and rooms, which ``status`` adds (bounded)."""
         self._status = status
+        self._census = census
         self._reload = reload
         self._stop = stop
         self._stopping = stopping
@@ -37,7 +40,10 @@ class ControlHandlers:
         """Answer one request."""
         command = request.get("command")
         if command == "status":
-            return {"ok": True, "status": self._status()}
+            status = self._status()
+            if self._census is not None:
+                status["cluster"] = await self._census()
+            return {"ok": True, "status": status}
         if command not in ("reload", "stop"):
             return {"ok": False, "error": f"unknown command {command!r}"}
         if self._stopping():

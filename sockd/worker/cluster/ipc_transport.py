@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from sockd.wire.cluster_frames import routed, split_routed
 from sockd.wire.frames import FrameError, Kind
+from sockd.worker.cluster.answerer import Answerer
 from sockd.worker.cluster.members import Member
 from sockd.worker.cluster.pending import Chunk, Pending
 from sockd.worker.cluster.query import Query
@@ -37,6 +38,21 @@ class IpcTransport:
     def bind(self, cluster: Cluster) -> None:
         self._cluster = cluster
         self._link.on_cluster = self._on_frame
+
+    def answer_master(self, cluster: Cluster) -> None:
+        """With another transport (Redis), still answer the master's own requests (the
+        census of ``sockd status``) over the link."""
+        answerer = Answerer(cluster.sio, cluster.ops, self.answer)
+
+        def on_frame(kind: Kind, payload: bytes) -> None:
+            if kind is Kind.CLUSTER_REQUEST:
+                try:
+                    routing, body = split_routed(payload)
+                    answerer.handle(body, _member(routing).id)
+                except (FrameError, ValueError, KeyError, TypeError) as exc:
+                    log.error("a malformed request from the master: %s", exc)
+
+        self._link.on_cluster = on_frame
 
     async def ask(self, request_id: str, body: bytes, query: Query, pending: Pending) -> None:
         pending.unknown_reason = "the master did not say which workers it asked"

@@ -207,7 +207,10 @@ async def sizes(sio: socketio.AsyncServer, query: Query) -> LocalAnswer:
 
 async def census(sio: socketio.AsyncServer, query: Query) -> LocalAnswer:
     """Per namespace: sockets, and rooms with their sizes (the largest, bounded)."""
-    namespaces = set(sio.manager.rooms) | {ns for ns in sio.handlers if ns != "*"}
+    declared = [*sio.handlers, *sio.namespace_handlers]
+    if isinstance(sio.namespaces, list):
+        declared += sio.namespaces
+    namespaces = set(sio.manager.rooms) | {ns for ns in declared if ns != "*"}
     value: dict[str, Any] = {}
     for namespace in sorted(namespaces):
         found = room_sizes(sio, namespace)

@@ -149,19 +149,21 @@ class Worker:
             return
         url = self.options.redis_url
         redis = self.options.settings.io.redis
+        ipc = IpcTransport(self._link, self.slot)
         manager: MasterBusManager | RedisBus
-        transport: Transport
+        transport: Transport = ipc
         if url and redis:
             # Redis may be down now: the bus connects in the background and says so.
             manager = redis_bus(url, redis)
             transport = RedisTransport(manager, url, self.slot)
         else:
             self._bus = manager = MasterBusManager(self._link)
-            transport = IpcTransport(self._link, self.slot)
         self._bus_figures = manager
         sio.manager = manager
         manager.set_server(sio)
         self._cluster = Cluster(sio, transport)
+        if transport is not ipc:
+            ipc.answer_master(self._cluster)
         attach(sio, self._cluster)
 
     def _on_bus(self, payload: bytes) -> None:
