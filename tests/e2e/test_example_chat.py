@@ -244,33 +244,43 @@ def test_the_log_tells_who_came_and_went_and_why(
     proc.wait_for_line(f"grace disconnected (sid {sid}) after", 10, mark)
 
 
-def test_a_reconnect_replaces_the_member_and_others_answer_here(
+def test_join_answers_with_the_rooms_members_on_every_worker(
     sockd: SockdLauncher, source_addresses: SourceAddresses
 ) -> None:
-    """``join`` with the previous id tells the room who came back; members answer ``here``."""
+    """``join`` returns who is in the room whatever worker holds them (sockd.cluster's
+    fetch_sockets); a page that reconnects names the socket it replaces, which is left out
+    of its list and which the others replace."""
     proc = sockd(app=CHAT, workers=2)
 
     async def scenario() -> None:
-        ada, bob = (
-            Client(proc.port, ip, ["websocket"], auth={"name": name})
-            for ip, name in zip(source_addresses(2), ("ada", "bob"), strict=True)
-        )
+        addresses = source_addresses(16)
+        ada = Client(proc.port, addresses[0], ["websocket"], auth={"name": "ada"})
+        opened = [ada]
         try:
             await ada.connect()
-            await bob.connect()
-            await ada.call("join", "lobby")
-            await bob.call("join", "lobby")
+            first = await ada.call("join", "lobby")
+            assert first["members"] == [{"id": ada.sid, "name": "ada"}]
+            for ip in addresses[1:]:  # bob on the other worker
+                bob = Client(proc.port, ip, ["websocket"], auth={"name": "bob"})
+                opened.append(await bob.connect())
+                if (await bob.call("join", "probe"))["worker"] != first["worker"]:
+                    break
+            else:
+                raise AssertionError("15 source addresses all reached ada's worker")
+            second = await bob.call("join", "lobby")
+            assert sorted(m["name"] for m in second["members"]) == ["ada", "bob"]
             await wait_until(lambda: presence(ada, "joined"), 10.0, "bob's arrival")
-            assert ada.sio is not None
-            await ada.sio.emit("here", {"room": "lobby", "to": bob.sid})
-            await wait_until(lambda: presence(bob, "here"), 10.0, "ada's answer")
-            assert presence(bob, "here")[0]["name"] == "ada"
-            await bob.call("join", ("lobby", {"previous": "an-old-id"}))
+            # bob's page comes back on a new socket before the old one is seen to go.
+            bob_again = Client(proc.port, addresses[0], ["websocket"], auth={"name": "bob"})
+            opened.append(await bob_again.connect())
+            again = await bob_again.call("join", ("lobby", {"previous": bob.sid}))
+            listed = {m["id"]: m["name"] for m in again["members"]}
+            assert listed == {ada.sid: "ada", bob_again.sid: "bob"}, "the old socket left out"
             await wait_until(lambda: presence(ada, "reconnected"), 10.0, "bob's return")
             back = presence(ada, "reconnected")[0]
-            assert (back["name"], back["previous"], back["id"]) == ("bob", "an-old-id", bob.sid)
+            assert (back["name"], back["previous"], back["id"]) == ("bob", bob.sid, bob_again.sid)
         finally:
-            await asyncio.gather(ada.close(), bob.close())
+            await asyncio.gather(*(client.close() for client in opened))
 
     asyncio.run(scenario())
 

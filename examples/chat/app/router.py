@@ -5,5 +5,4 @@ def router(app):
     chat = app.io.controller.chat
     app.io.route("join", chat.join)
     app.io.route("say", chat.say)
-    app.io.route("here", chat.here)
     app.io.route("disconnecting", chat.disconnecting)

@@ -94,6 +94,26 @@ class SocketHandle:
     async def disconnect(self) -> None:
         await self.server.disconnect(self.id, namespace=self.namespace)
 
+    @property
+    def data(self) -> dict[str, Any]:
+        """This socket's data (Node's ``socket.data``): what ``save_session`` holds, the
+        ``data`` every worker's ``fetch_sockets`` reports for it. Change it in place, or
+        assign a new dict."""
+        session = self._engine_session()
+        return session.setdefault(self.namespace, {}) if session is not None else {}
+
+    @data.setter
+    def data(self, value: dict[str, Any]) -> None:
+        session = self._engine_session()
+        if session is not None:
+            session[self.namespace] = value
+
+    def _engine_session(self) -> dict[str, Any] | None:
+        """python-socketio keeps each namespace's session in the Engine.IO session."""
+        eio_sid = self.server.manager.eio_sid_from_sid(self.id, self.namespace)
+        engine_socket = self.server.eio.sockets.get(eio_sid)
+        return getattr(engine_socket, "session", None)
+
 
 def _payload(args: tuple[Any, ...]) -> Any:
     """python-socketio sends a tuple as several arguments and anything else as one."""

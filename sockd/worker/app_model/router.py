@@ -7,15 +7,18 @@ from typing import Any
 
 from sockd.worker.app_model.controller import Handler
 from sockd.worker.app_model.loader import AppCodeError, ControllerGroup
+from sockd.worker.app_model.namespace_io import NamespaceIO
 
 #: Events a controller may be routed to that the client does not send.
 SYSTEM_EVENTS = ("disconnecting", "disconnect", "error")
 
 
-class NamespaceRouter:
-    """``app.io.of("/ns")``: the routes of one namespace."""
+class NamespaceRouter(NamespaceIO):
+    """``app.io.of("/ns")``: the routes of one namespace, and the namespace cluster-wide
+    (namespace_io.py)."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, server: Any = None) -> None:
+        super().__init__(server, name)
         self.name = name
         self.routes: dict[str, Handler] = {}
 
@@ -44,7 +47,7 @@ class IO:
         if not namespace.startswith("/"):
             raise AppCodeError(f'namespace {namespace!r} must start with "/"')
         if namespace not in self.namespaces:
-            self.namespaces[namespace] = NamespaceRouter(namespace)
+            self.namespaces[namespace] = NamespaceRouter(namespace, self.server)
         return self.namespaces[namespace]
 
     def route(self, event: str, handler: Handler) -> NamespaceRouter:

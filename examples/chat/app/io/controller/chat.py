@@ -2,11 +2,10 @@
 
 Every line a page shows carries ``at``, the server's time in epoch milliseconds.
 
-Who is in a room, across workers: a joiner announces itself to the room (``presence``
-``joined``, or ``reconnected`` naming the socket it replaces), and each page already there
-answers with ``here``, which reaches the joiner alone, on whatever worker it is. Once sockd
-offers cluster-wide queries (issue 13), ``join`` can return the members at once
-(``fetch_sockets(room)``) and ``here`` goes.
+Who is in a room, across workers: ``join`` answers with the room's members, found on every
+worker at once (``app.io.of("/").in_(room).fetch_sockets()``, each socket's name in its
+``data``), and announces the joiner to the others (``presence`` ``joined``, or
+``reconnected`` naming the socket it replaces), who add it to their list.
 """
 
 from __future__ import annotations
@@ -44,7 +43,13 @@ class ChatController(Controller):
         await self.ctx.socket.to(room).emit(
             "presence", self._presence(room, event, previous=previous)
         )
-        return {"room": room, "id": sid, "worker": os.getpid(), "at": now_ms()}
+        return {
+            "room": room,
+            "id": sid,
+            "worker": os.getpid(),
+            "at": now_ms(),
+            "members": await self._members(room, leaving=previous),
+        }
 
     async def say(self) -> bool:
         """``say({room, text})``: everyone in the room, on any worker, gets ``message``."""
@@ -60,14 +65,6 @@ class ChatController(Controller):
         )
         return True
 
-    async def here(self) -> None:
-        """``here({room, to})``: tell member ``to`` of your room, who just came, you are in."""
-        answer = self.ctx.args[0] if self.ctx.args and isinstance(self.ctx.args[0], dict) else {}
-        room, to = answer.get("room"), answer.get("to")
-        if room not in self.ctx.socket.rooms or not isinstance(to, str):
-            return
-        await self.app.io.server.emit("presence", self._presence(room, "here"), to=to)
-
     async def disconnecting(self) -> None:
         """Tell the rooms this socket was in that it left, and why (Socket.IO's reason)."""
         reason = self.ctx.args[0] if self.ctx.args else None
@@ -79,6 +76,18 @@ class ChatController(Controller):
             await self.ctx.socket.to(room).emit(
                 "presence", self._presence(room, "left", reason=reason)
             )
+
+    async def _members(self, room: str, leaving: Any) -> list[dict[str, Any]]:
+        """Who is in the room on any worker (``leaving``: the socket a page replaces, whose
+        disconnect may not have been seen yet)."""
+        sockets = await self.app.io.of("/").in_(room).fetch_sockets(timeout=3)
+        if not sockets.complete:
+            log.warning("members of %s: %s", room, sockets.shortfall())
+        return [
+            {"id": socket.id, "name": socket.data.get("name")}
+            for socket in sockets
+            if socket.id != leaving and isinstance(socket.data, dict)
+        ]
 
     def _presence(self, room: str, event: str, **details: Any) -> dict[str, Any]:
         """A ``presence`` line about this socket: who, where, what happened, when."""

@@ -26,6 +26,7 @@ def middleware(app: Any, options: dict[str, Any]):
         except ValueError as error:
             raise ConnectionRejected(str(error), {"max_name_length": MAX_NAME_LENGTH}) from None
         ctx.state["name"] = name
+        ctx.socket.data["name"] = name  # what other workers see of this socket (members)
         since = time.monotonic()
         log.info("%s connected (sid %s, %s)", name, ctx.socket.id, ctx.request.address)
         await next()  # the connection lives here; what follows runs once it is gone
