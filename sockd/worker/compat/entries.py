@@ -47,6 +47,7 @@ TESTED = {
 _SERVER = "engineio.AsyncServer"
 _SOCKET = "engineio.async_socket.AsyncSocket"
 _SIO = "socketio.AsyncServer"
+_ADMIN = "socketio.async_admin.InstrumentedAsyncServer"
 _SANSIO = "uvicorn.protocols.websockets.websockets_sansio_impl.WebSocketsSansIOProtocol"
 _HTTP = "uvicorn.protocols.http.httptools_impl.HttpToolsProtocol"
 _PROTOCOL_INIT = ("self", "config", "server_state", "app_state", "_loop")
@@ -268,6 +269,19 @@ ENTRIES: tuple[Entry, ...] = (
         "the packet JSON decoder and encoder are built once (hot_path/packet_json.py)",
         "call json with prebuilt JSONDecoder/JSONEncoder objects",
         needs=(Need("socketio.packet.Packet.json"),),
+    ),
+    Entry(
+        _ADMIN,
+        AppliedBy("sockd/worker/cluster/admin_ui.py"),
+        "sio.instrument() taken off when the app is loaded, put back cluster-wide once the "
+        "server has sockd's classes and bus",
+        "instrumentation through hooks, not methods set on live objects",
+        needs=(
+            Need(f"{_ADMIN}.uninstrument", _SELF),
+            Need(f"{_ADMIN}.admin_connect", ("self", "sid", "environ", "client_auth")),
+            Need(f"{_ADMIN}.serialize_socket", ("self", "sid", "namespace", "eio_sid")),
+            Need(f"{_ADMIN}._emit_server_stats", _SELF),
+        ),
     ),
     # -- uvicorn ---------------------------------------------------------------------------
     Entry(
