@@ -19,6 +19,7 @@ from tests.conftest import running_redis
 from tests.harness import (
     Client,
     SockdLauncher,
+    SockdProcess,
     SourceAddresses,
     by_worker,
     gather_bounded,
@@ -38,21 +39,29 @@ class Cluster:
     pids: set[int]
 
 
-@pytest.fixture(scope="module")
-def module_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A redis-server of this module's own: no other test's workers announce themselves
-    on it."""
-    with running_redis(tmp_path_factory.mktemp("cluster-redis")) as (url, _):
-        yield url
+@pytest.fixture(scope="module", params=["ipc", "redis-streams", "redis-pubsub"])
+def cluster(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Cluster]:
+    """4 workers: one sockd over the master, or two sockd sharing a redis-server of their
+    own (a fresh one for each bus: no other test's workers announce themselves on it)."""
+    launcher = SockdLauncher()
+    try:
+        if request.param == "ipc":
+            yield _started([launcher(app=APP, workers=4)])
+            return
+        bus = request.param.removeprefix("redis-")
+        with running_redis(tmp_path_factory.mktemp(f"cluster-{bus}")) as redis:
+            hosts = [
+                launcher(app=APP, workers=2, redis=redis.url, redis_bus=bus) for _ in range(2)
+            ]
+            yield _started(hosts)
+            launcher.close()  # before its Redis goes
+    finally:
+        launcher.close()
 
 
-@pytest.fixture(scope="module", params=["ipc", "redis"])
-def cluster(request: pytest.FixtureRequest, sockd_module: SockdLauncher) -> Cluster:
-    if request.param == "ipc":
-        hosts = [sockd_module(app=APP, workers=4)]
-    else:
-        url = request.getfixturevalue("module_redis")
-        hosts = [sockd_module(app=APP, workers=2, redis=url) for _ in range(2)]
+def _started(hosts: list[SockdProcess]) -> Cluster:
     pids = {pid for host in hosts for pid in host.slot_pids().values()}
     assert len(pids) == 4
     return Cluster([host.port for host in hosts], pids)
@@ -95,7 +104,7 @@ def test_fetch_sockets_returns_every_workers_sockets_with_data_and_handshake(
     cluster: Cluster, source_addresses: SourceAddresses
 ) -> None:
     async def scenario() -> None:
-        async with named_clients(cluster, source_addresses(24)) as clients:
+        async with named_clients(cluster, source_addresses(40)) as clients:
             groups = await by_worker(clients)
             room = f"room-{uuid.uuid4()}"
             members = [group[0] for group in groups.values()] + [clients[-1]]
@@ -121,7 +130,7 @@ def test_join_leave_and_room_sizes_reach_sockets_on_other_workers(
     cluster: Cluster, source_addresses: SourceAddresses
 ) -> None:
     async def scenario() -> None:
-        async with named_clients(cluster, source_addresses(24)) as clients:
+        async with named_clients(cluster, source_addresses(40)) as clients:
             room, vip = f"room-{uuid.uuid4()}", f"vip-{uuid.uuid4()}"
             await asyncio.gather(*(c.call("join", room) for c in clients[:10]))
             joined = await _call(clients[-1], "sockets_join", vip, room=room)
@@ -143,7 +152,7 @@ def test_an_emit_leaving_a_room_out_reaches_the_others_on_every_worker(
     cluster: Cluster, source_addresses: SourceAddresses
 ) -> None:
     async def scenario() -> None:
-        async with named_clients(cluster, source_addresses(24)) as clients:
+        async with named_clients(cluster, source_addresses(40)) as clients:
             room, muted = f"room-{uuid.uuid4()}", f"muted-{uuid.uuid4()}"
             await asyncio.gather(*(c.call("join", room) for c in clients))
             await asyncio.gather(*(c.call("join", muted) for c in clients[::3]))
@@ -163,7 +172,7 @@ def test_socket_handles_act_on_the_worker_that_holds_the_socket(
     cluster: Cluster, source_addresses: SourceAddresses
 ) -> None:
     async def scenario() -> None:
-        async with named_clients(cluster, source_addresses(24)) as clients:
+        async with named_clients(cluster, source_addresses(40)) as clients:
             groups = await by_worker(clients)
             pids = list(groups)
             asker, target = groups[pids[0]][0], groups[pids[1]][0]
@@ -192,7 +201,7 @@ def test_disconnect_sockets_disconnects_sockets_on_other_workers(
     cluster: Cluster, source_addresses: SourceAddresses
 ) -> None:
     async def scenario() -> None:
-        async with named_clients(cluster, source_addresses(24)) as clients:
+        async with named_clients(cluster, source_addresses(40)) as clients:
             room = f"doomed-{uuid.uuid4()}"
             doomed = clients[1::4]
             await asyncio.gather(*(c.call("join", room) for c in doomed))
@@ -209,7 +218,7 @@ def test_server_side_emit_replies_errors_and_silence_name_the_worker(
     cluster: Cluster, source_addresses: SourceAddresses
 ) -> None:
     async def scenario() -> None:
-        async with named_clients(cluster, source_addresses(24)) as clients:
+        async with named_clients(cluster, source_addresses(40)) as clients:
             groups = await by_worker(clients)
             asker_pid, asker = next(iter(groups.items()))
             others = cluster.pids - {asker_pid}
@@ -236,7 +245,7 @@ def test_an_unknown_namespace_is_a_clear_error(
     cluster: Cluster, source_addresses: SourceAddresses
 ) -> None:
     async def scenario() -> None:
-        async with named_clients(cluster, source_addresses(24)) as clients:
+        async with named_clients(cluster, source_addresses(40)) as clients:
             answer = await _call(clients[0], "fetch_sockets", namespace="/nowhere")
             assert answer == {
                 "error": "UnknownNamespace",
@@ -281,7 +290,7 @@ def test_status_shows_the_clusters_sockets_and_rooms_per_namespace(
     """``sockd status`` of one host counts every worker's sockets (every host's, with Redis)."""
 
     async def scenario() -> None:
-        async with named_clients(cluster, source_addresses(24)) as clients:
+        async with named_clients(cluster, source_addresses(40)) as clients:
             room = f"census-{uuid.uuid4()}"
             await asyncio.gather(*(c.call("join", room) for c in clients[:5]))
             title = f"sockd-{cluster.ports[0]}"
@@ -290,7 +299,7 @@ def test_status_shows_the_clusters_sockets_and_rooms_per_namespace(
         section = status["cluster"]
         assert section["members"] == 4 and section["missing"] == []
         namespaces = {ns["name"]: ns for ns in section["namespaces"]}
-        assert namespaces["/"]["sockets"] == 24 and namespaces["/other"]["sockets"] == 0
+        assert namespaces["/"]["sockets"] == 40 and namespaces["/other"]["sockets"] == 0
         assert [room, 5] in namespaces["/"]["largest_rooms"]
         assert table.returncode == 0, table.stderr
         assert "NAMESPACE" in table.stdout and f"{room} (5)" in table.stdout, table.stdout

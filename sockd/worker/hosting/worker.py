@@ -18,6 +18,7 @@ from sockd.logs import route_library_logs_to_root
 from sockd.wire.frames import Kind
 from sockd.worker.bus.managers import MasterBusManager, redis_bus
 from sockd.worker.bus.redis_bus import RedisBus
+from sockd.worker.cluster import admin_ui
 from sockd.worker.cluster.attach import attach, refuse
 from sockd.worker.cluster.ipc_transport import IpcTransport
 from sockd.worker.cluster.redis_transport import RedisTransport
@@ -103,6 +104,7 @@ class Worker:
         self._app = load(self.options)
         route_library_logs_to_root()
         sio = self._app.sio
+        admin = admin_ui.detach(sio)  # put back once the server is complete
         if self.options.require_websocket_only and sio.eio.transports != ["websocket"]:
             raise UserError(
                 "several workers without --sticky: HTTP long-polling sends each session's "
@@ -122,6 +124,8 @@ class Worker:
             app = SidOwnerGate(app, slot, sio.eio.sockets)
         self._gate = DrainGate(app)
         await self._install_bus(sio)
+        if admin is not None:
+            admin_ui.attach(sio, admin, self._cluster)
         host = UvicornHost(
             self._gate,
             log_level=self.options.cluster.log_level,
