@@ -52,9 +52,7 @@ def cluster(
             return
         bus = request.param.removeprefix("redis-")
         with running_redis(tmp_path_factory.mktemp(f"cluster-{bus}")) as redis:
-            hosts = [
-                launcher(app=APP, workers=2, redis=redis.url, redis_bus=bus) for _ in range(2)
-            ]
+            hosts = [launcher(app=APP, workers=2, redis=redis.url, redis_bus=bus) for _ in range(2)]
             yield _started(hosts)
             launcher.close()  # before its Redis goes
     finally:
