@@ -11,6 +11,7 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -303,3 +304,42 @@ def test_status_shows_the_clusters_sockets_and_rooms_per_namespace(
         assert "NAMESPACE" in table.stdout and f"{room} (5)" in table.stdout, table.stdout
 
     asyncio.run(scenario())
+
+
+def test_without_redis_a_call_answers_for_its_worker_and_says_the_others_were_not_asked(
+    sockd: SockdLauncher, source_addresses: SourceAddresses, tmp_path: Path
+) -> None:
+    """Redis stopped: no call hangs; each says the others could not be asked. Redis back
+    (empty, on the same port): the calls reach every worker again."""
+    with running_redis(tmp_path) as redis:
+        host = sockd(app=APP, workers=2, redis=redis.url)
+        cluster = _started_one(host)
+
+        async def scenario() -> None:
+            async with named_clients(cluster, source_addresses(12)) as clients:
+                before = await _call(clients[0], "fetch_sockets")
+                assert before["complete"] and len(before["sockets"]) == 12
+                redis.stop()
+                during = await _call(clients[0], "fetch_sockets", timeout=2)
+                [missing] = during["missing"]
+                assert missing["pid"] is None
+                assert missing["reason"].startswith("Redis unreachable, not asked")
+                assert {s["pid"] for s in during["sockets"]} == set(during["asked"])
+                assert len(during["asked"]) == 1, "only the asking worker answered"
+                redis.start()
+
+                async def complete() -> bool:
+                    return bool((await _call(clients[0], "fetch_sockets", timeout=2))["complete"])
+
+                for _ in range(40):  # the workers reconnect within seconds (bounded)
+                    if await complete():
+                        break
+                    await asyncio.sleep(0.5)
+                after = await _call(clients[0], "fetch_sockets")
+                assert after["complete"] and len(after["sockets"]) == 12
+
+        asyncio.run(scenario())
+
+
+def _started_one(host: SockdProcess) -> Cluster:
+    return Cluster([host.port], set(host.slot_pids().values()))

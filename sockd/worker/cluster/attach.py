@@ -60,6 +60,9 @@ class Alone:
     def bind(self, cluster: Cluster) -> None:
         pass
 
+    async def started(self) -> None:
+        pass
+
     async def ask(self, request_id: str, body: bytes, query: Query, pending: Pending) -> None:
         pending.expect([])
 

@@ -39,6 +39,9 @@ class IpcTransport:
         self._cluster = cluster
         self._link.on_cluster = self._on_frame
 
+    async def started(self) -> None:
+        pass  # the master relays to this worker once it reports ready
+
     def answer_master(self, cluster: Cluster) -> None:
         """With another transport (Redis), still answer the master's own requests (the
         census of ``sockd status``) over the link."""

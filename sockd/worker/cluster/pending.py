@@ -96,6 +96,8 @@ class Pending:
 
     def unreachable(self, reason: str) -> None:
         """The others cannot be asked (the bus is down): only this worker answers."""
+        if self.finished:
+            return
         self.collected.missing.append(Missing(None, reason))
         self.expect([])
 

@@ -18,16 +18,18 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import os
-import random
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-import redis.asyncio
 from redis.exceptions import RedisError
 
 from sockd.wire.cluster_frames import routed, split_routed
 from sockd.wire.frames import FrameError
+from sockd.worker.bus.backoff import EmptyReads, SpinningRead, retry_delay
 from sockd.worker.bus.cluster_inbox import CLUSTER_METHOD, ClusterInbox
+from sockd.worker.bus.redis_clients import CONNECT_TIMEOUT, bus_client
 from sockd.worker.cluster.members import Member
 from sockd.worker.cluster.pending import Chunk, Pending
 from sockd.worker.cluster.query import Query
@@ -44,9 +46,11 @@ COMMAND_TIMEOUT = 3.0
 MAX_OUTBOX = 4096
 #: Chunks published in one pipeline at most.
 BATCH = 64
-#: Backoff between reconnects: doubling from the first, capped.
-RETRY_FIRST, RETRY_MAX = 0.2, 5.0
-FAILURES = (RedisError, OSError, TimeoutError)
+#: Seconds a starting worker waits to be announced before it reports ready regardless.
+STARTUP_TIMEOUT = 3.0
+#: Seconds Redis may take to confirm the reply channel's subscription.
+SUBSCRIBE_TIMEOUT = 5.0
+FAILURES = (RedisError, OSError, TimeoutError, SpinningRead)
 
 
 def reply_channel(channel: str, member_id: str) -> str:
@@ -59,9 +63,10 @@ class RedisTransport:
         self._url = url
         self.me = Member(str(bus.host_id), os.getpid(), slot)
         self._channel = str(bus.channel)
-        self._client = _client(url, COMMAND_TIMEOUT)
+        self._client = bus_client(url, COMMAND_TIMEOUT)
         self._members = RedisMembers(self._client, self._channel, self.me)
         self._subscribed = asyncio.Event()
+        self._announced = asyncio.Event()
         self._outbox: asyncio.Queue[tuple[str, str]] = asyncio.Queue(MAX_OUTBOX)
         self._tasks: list[asyncio.Task[None]] = []
         self._cluster: Cluster | None = None
@@ -71,15 +76,25 @@ class RedisTransport:
         self._bus.cluster_inbox = self._on_request
         loop = asyncio.get_running_loop()
         for loop_body in (self._read_replies, self._announce, self._publish_answers):
-            self._tasks.append(loop.create_task(_retrying(loop_body)))
+            self._tasks.append(loop.create_task(self._retrying(loop_body)))
+
+    async def started(self) -> None:
+        """Wait (bounded) until this worker is announced and listens for answers, so that
+        a worker that reports ready is asked; with Redis down, carry on without."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(STARTUP_TIMEOUT):
+                await self._announced.wait()
+                await self._subscribed.wait()
 
     async def ask(self, request_id: str, body: bytes, query: Query, pending: Pending) -> None:
+        budget = min(pending.timeout / 2, COMMAND_TIMEOUT)  # leave the others time to answer
         try:
-            async with asyncio.timeout(min(pending.timeout, COMMAND_TIMEOUT)):
+            async with asyncio.timeout(budget):
                 await self._subscribed.wait()  # answers must find this worker listening
                 members = await self._members.others()
         except FAILURES as exc:
-            pending.unreachable(f"Redis unreachable, not asked: {exc or type(exc).__name__}")
+            why = f"no answer within {budget:g}s" if isinstance(exc, TimeoutError) else str(exc)
+            pending.unreachable(f"Redis unreachable, not asked: {why or type(exc).__name__}")
             return
         if query.to is not None:
             members = [member for member in members if member.id == query.to]
@@ -107,6 +122,18 @@ class RedisTransport:
         with contextlib.suppress(*FAILURES):
             await self._client.aclose()
 
+    async def _retrying(self, loop_body: Callable[[], Awaitable[None]]) -> None:
+        """Run ``loop_body`` again after each failure, after the bus's backoff (capped at
+        a couple of seconds, so it needs no reset)."""
+        attempt = 0
+        while True:
+            try:
+                await loop_body()
+            except FAILURES as exc:
+                log.debug("cluster requests over Redis: %s; trying again", exc)
+            attempt += 1
+            await asyncio.sleep(retry_delay(attempt))
+
     def _on_request(self, message: dict[str, Any]) -> None:
         request = message.get("request")
         requester = message.get("host_id")
@@ -118,14 +145,22 @@ class RedisTransport:
         cluster.answerer.handle(request, str(requester))
 
     async def _read_replies(self) -> None:
-        reader = _client(self._url, None)
-        pubsub = reader.pubsub(ignore_subscribe_messages=True)
+        reader = bus_client(self._url, CONNECT_TIMEOUT)
+        pubsub = reader.pubsub()
         try:
             await pubsub.subscribe(reply_channel(self._channel, self.me.id))
-            self._subscribed.set()
+            async with asyncio.timeout(SUBSCRIBE_TIMEOUT):
+                while not _is(await pubsub.get_message(timeout=SUBSCRIBE_TIMEOUT), "subscribe"):
+                    pass
+            self._subscribed.set()  # answers published from now on reach this worker
+            reads = EmptyReads(math.inf)
             while True:
-                message = await pubsub.get_message(timeout=None)
-                if message is not None and message.get("type") == "message":
+                reads.reading()
+                message = await pubsub.get_message(timeout=None)  # keepalive finds a dead peer
+                if message is None:
+                    reads.empty()
+                elif _is(message, "message"):
+                    reads.received()
                     self._answered(message["data"])
         finally:
             self._subscribed.clear()
@@ -150,6 +185,7 @@ class RedisTransport:
     async def _announce(self) -> None:
         while True:
             await self._members.announce()
+            self._announced.set()
             await asyncio.sleep(ANNOUNCE_INTERVAL)
 
     async def _publish_answers(self) -> None:
@@ -167,24 +203,5 @@ class RedisTransport:
                 raise
 
 
-async def _retrying(loop_body: Any) -> None:
-    """Run ``loop_body`` again after each failure, after a capped, jittered backoff."""
-    attempt = 0
-    while True:
-        try:
-            await loop_body()
-            attempt = 0
-        except FAILURES as exc:
-            attempt += 1
-            log.debug("cluster transport: %s; retrying", exc)
-        delay = min(RETRY_MAX, RETRY_FIRST * 2 ** min(attempt, 8))
-        await asyncio.sleep(delay * random.uniform(0.5, 1.0))
-
-
-def _client(url: str, timeout: float | None) -> redis.asyncio.Redis:
-    return redis.asyncio.Redis.from_url(
-        url,
-        socket_connect_timeout=COMMAND_TIMEOUT,
-        socket_timeout=timeout,
-        socket_keepalive=True,
-    )
+def _is(message: dict[str, Any] | None, kind: str) -> bool:
+    return message is not None and message.get("type") == kind

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import secrets
 import time
 from typing import Any, Protocol
@@ -26,6 +27,8 @@ from sockd.worker.cluster.results import UnknownNamespace
 from sockd.worker.cluster.server_events import server_emit
 from sockd.worker.protocol.namespaces import serves
 
+log = logging.getLogger("sockd.cluster")
+
 #: The longest a call may wait.
 MAX_TIMEOUT = 300.0
 #: The share of the master's census deadline this worker's own census request may take.
@@ -38,6 +41,10 @@ class Transport(Protocol):
     me: Member
 
     def bind(self, cluster: Cluster) -> None: ...
+
+    async def started(self) -> None:
+        """Return once this worker takes part (bounded; never fails: a transport that is
+        not there yet keeps trying, and calls say so meanwhile)."""
 
     async def ask(self, request_id: str, body: bytes, query: Query, pending: Pending) -> None:
         """Send the request; ``pending`` learns (now or soon) which members were asked."""
@@ -68,15 +75,17 @@ class Cluster:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         timer = loop.call_at(deadline, pending.expire)
+        asking: asyncio.Task[None] | None = None
         try:
             own = include_self and query.to in (None, self.me.id)
             if own:
                 pending.expect_own(self.me)
             if query.to == self.me.id:
                 pending.expect([])
-            else:
+            else:  # the others work while this worker answers for itself
                 body = json.dumps(query.body(request_id, time.time() + timeout)).encode()
-                await self.transport.ask(request_id, body, query, pending)
+                asking = loop.create_task(self.transport.ask(request_id, body, query, pending))
+                asking.add_done_callback(lambda task: _asked(task, pending))
             if own:
                 try:
                     async with asyncio.timeout_at(deadline):
@@ -88,6 +97,8 @@ class Cluster:
             return await pending.future
         finally:
             timer.cancel()
+            if asking is not None:
+                asking.cancel()
             self.pending.close(request_id)
 
     async def _answer_self(self, query: Query) -> Chunk:
@@ -106,6 +117,16 @@ class Cluster:
 
     async def close(self) -> None:
         await self.transport.close()
+
+
+def _asked(task: asyncio.Task[None], pending: Pending) -> None:
+    """A transport that failed to send says so in the result (and the log)."""
+    if task.cancelled():
+        return
+    error = task.exception()
+    if error is not None:
+        log.error("a cluster request could not be sent", exc_info=error)
+        pending.unreachable(f"not asked: {type(error).__name__}: {error}")
 
 
 def check_timeout(timeout: Any) -> None:

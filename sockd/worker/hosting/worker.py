@@ -169,6 +169,7 @@ class Worker:
         if transport is not ipc:
             ipc.answer_master(self._cluster)
         attach(sio, self._cluster)
+        await transport.started()
 
     def _on_bus(self, payload: bytes) -> None:
         if self._bus is not None:

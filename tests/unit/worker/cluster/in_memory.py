@@ -43,6 +43,9 @@ class WireTransport:
     def bind(self, cluster: Cluster) -> None:
         self._wire.clusters[self.me.id] = cluster
 
+    async def started(self) -> None:
+        pass
+
     async def ask(self, request_id: str, body: bytes, query: Query, pending: Pending) -> None:
         asked = [
             cluster
