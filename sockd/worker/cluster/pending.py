@@ -94,6 +94,11 @@ class Pending:
             self.answer(member, chunk)
         self._finish_if_done()
 
+    def note(self, missing: Missing) -> None:
+        """Some members may not be asked (the transport cannot know them all)."""
+        if not self.finished:
+            self.collected.missing.append(missing)
+
     def unreachable(self, reason: str) -> None:
         """The others cannot be asked (the bus is down): only this worker answers."""
         if self.finished:

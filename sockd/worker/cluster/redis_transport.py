@@ -30,7 +30,7 @@ from sockd.wire.frames import FrameError
 from sockd.worker.bus.backoff import EmptyReads, SpinningRead, retry_delay
 from sockd.worker.bus.cluster_inbox import CLUSTER_METHOD, ClusterInbox
 from sockd.worker.bus.redis_clients import CONNECT_TIMEOUT, bus_client
-from sockd.worker.cluster.members import Member
+from sockd.worker.cluster.members import Member, Missing
 from sockd.worker.cluster.pending import Chunk, Pending
 from sockd.worker.cluster.query import Query
 from sockd.worker.cluster.redis_members import ANNOUNCE_INTERVAL, RedisMembers
@@ -46,6 +46,11 @@ COMMAND_TIMEOUT = 3.0
 MAX_OUTBOX = 4096
 #: Chunks published in one pipeline at most.
 BATCH = 64
+#: Why a call may lack members while Redis's member list is being rebuilt.
+REBUILDING = (
+    "Redis lost the member list (restarted without its data?): workers that have not "
+    "announced themselves again since were not asked"
+)
 #: Seconds a starting worker waits to be announced before it reports ready regardless.
 STARTUP_TIMEOUT = 3.0
 #: Seconds Redis may take to confirm the reply channel's subscription.
@@ -67,6 +72,7 @@ class RedisTransport:
         self._members = RedisMembers(self._client, self._channel, self.me)
         self._subscribed = asyncio.Event()
         self._announced = asyncio.Event()
+        self._renew = asyncio.Event()
         self._outbox: asyncio.Queue[tuple[str, str]] = asyncio.Queue(MAX_OUTBOX)
         self._tasks: list[asyncio.Task[None]] = []
         self._cluster: Cluster | None = None
@@ -91,11 +97,14 @@ class RedisTransport:
         try:
             async with asyncio.timeout(budget):
                 await self._subscribed.wait()  # answers must find this worker listening
-                members = await self._members.others()
+                members, whole = await self._members.others()
         except FAILURES as exc:
             why = f"no answer within {budget:g}s" if isinstance(exc, TimeoutError) else str(exc)
             pending.unreachable(f"Redis unreachable, not asked: {why or type(exc).__name__}")
             return
+        if not whole:
+            pending.note(Missing(None, REBUILDING))
+            self._announce_now()
         if query.to is not None:
             members = [member for member in members if member.id == query.to]
         pending.expect(members)
@@ -186,7 +195,14 @@ class RedisTransport:
         while True:
             await self._members.announce()
             self._announced.set()
-            await asyncio.sleep(ANNOUNCE_INTERVAL)
+            self._renew.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(ANNOUNCE_INTERVAL):
+                    await self._renew.wait()
+
+    def _announce_now(self) -> None:
+        """This worker's entry is not in Redis (it lost its data): renew it at once."""
+        self._renew.set()
 
     async def _publish_answers(self) -> None:
         while True:
