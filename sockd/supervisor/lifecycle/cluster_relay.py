@@ -39,7 +39,8 @@ class ClusterRelay:
 
     def __init__(self, workers: Callable[[], Iterable[Worker]]) -> None:
         self._workers = workers
-        self._census: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        #: Census requests out: the asked worker's pid, and where its answer goes.
+        self._census: dict[str, tuple[int, asyncio.Future[dict[str, Any]]]] = {}
 
     def on_frame(self, sender: Worker, kind: Kind, payload: bytes) -> None:
         try:
@@ -58,6 +59,9 @@ class ClusterRelay:
         for worker in self._serving():
             if worker is not gone:
                 worker.send(frame)
+        for pid, answered in self._census.values():
+            if pid == gone.pid and not answered.done():
+                answered.set_result({"error": f"worker {gone.slot} (pid {pid}) exited"})
 
     async def census(self) -> dict[str, Any]:
         """The cluster's sockets and rooms per namespace, as one worker gathered them."""
@@ -68,7 +72,7 @@ class ClusterRelay:
             return {"error": "too many status requests at once"}
         request_id = secrets.token_hex(8)
         answered = asyncio.get_running_loop().create_future()
-        self._census[request_id] = answered
+        self._census[request_id] = (asked.pid, answered)
         body = {
             "id": request_id,
             "op": "status",
@@ -115,11 +119,13 @@ class ClusterRelay:
     def _census_answered(self, body: bytes) -> None:
         try:
             answer = json.loads(body)
-            answered = self._census.get(answer["id"])
-        except (ValueError, KeyError, TypeError):
+            _, answered = self._census[answer["id"]]
+        except KeyError:
+            return  # too late: status answered without it
+        except (ValueError, TypeError):
             log.error("a malformed census answer")
             return
-        if answered is None or answered.done():
+        if answered.done():
             return  # too late: status answered without it
         if answer.get("error"):
             answered.set_result({"error": str(answer["error"])})

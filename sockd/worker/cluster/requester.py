@@ -29,6 +29,8 @@ from sockd.worker.protocol.namespaces import serves
 
 log = logging.getLogger("sockd.cluster")
 
+#: The operations that select sockets of a namespace, which must be one the server serves.
+SELECTING = frozenset({"fetch", "join", "leave", "disconnect", "emit", "sizes"})
 #: The longest a call may wait.
 MAX_TIMEOUT = 300.0
 #: The share of the master's census deadline this worker's own census request may take.
@@ -68,7 +70,7 @@ class Cluster:
     async def request(self, query: Query, timeout: float, include_self: bool = True) -> Collected:
         """Ask every member (``query.to``: one) and collect the answers until ``timeout``."""
         check_timeout(timeout)
-        if query.op != "server_emit" and not serves(self.sio, query.namespace):
+        if query.op in SELECTING and not serves(self.sio, query.namespace):
             raise UnknownNamespace(f"the server has no namespace {query.namespace!r}")
         request_id = secrets.token_hex(8)
         pending = self.pending.open(request_id, timeout, query.limit)
@@ -106,6 +108,9 @@ class Cluster:
             answer = await self.ops[query.op](self.sio, query)
         except OpError as exc:
             return Chunk(0, True, error=str(exc))
+        except Exception as exc:  # a bug: this worker fails as another one would
+            log.exception("cluster request (%s) failed on this worker", query.op)
+            return Chunk(0, True, error=f"{type(exc).__name__}: {exc}")
         items = [json.loads(item) for item in answer.items]
         return Chunk(0, True, items=items, value=answer.value, truncated=answer.truncated)
 

@@ -150,3 +150,16 @@ def asyncio_task(coroutine: Any) -> asyncio.Task[Any]:
 
 def _json(body: dict[str, Any]) -> bytes:
     return json.dumps(body).encode()
+
+
+def test_the_census_ends_at_once_when_the_asked_worker_exits() -> None:
+    async def scenario() -> None:
+        (ready,) = workers(WorkerState.READY)
+        relay = ClusterRelay(lambda: [ready])
+        census = asyncio_task(relay.census())
+        await advance(0)
+        ready.state = WorkerState.EXITED
+        relay.worker_gone(ready)
+        assert await census == {"error": f"worker 0 (pid {ready.pid}) exited"}
+
+    run_shifted(scenario())
