@@ -52,7 +52,7 @@ REBUILDING = (
     "announced themselves again since were not asked"
 )
 #: Seconds a starting worker waits to be announced before it reports ready regardless.
-STARTUP_TIMEOUT = 3.0
+STARTUP_TIMEOUT = 1.0
 #: Seconds Redis may take to confirm the reply channel's subscription.
 SUBSCRIBE_TIMEOUT = 5.0
 FAILURES = (RedisError, OSError, TimeoutError, SpinningRead)
@@ -72,6 +72,8 @@ class RedisTransport:
         self._members = RedisMembers(self._client, self._channel, self.me)
         self._subscribed = asyncio.Event()
         self._announced = asyncio.Event()
+        #: Set once the first announcement succeeded or failed.
+        self._first_try = asyncio.Event()
         self._renew = asyncio.Event()
         self._outbox: asyncio.Queue[tuple[str, str]] = asyncio.Queue(MAX_OUTBOX)
         self._tasks: list[asyncio.Task[None]] = []
@@ -86,11 +88,13 @@ class RedisTransport:
 
     async def started(self) -> None:
         """Wait (bounded) until this worker is announced and listens for answers, so that
-        a worker that reports ready is asked; with Redis down, carry on without."""
+        a worker that reports ready is asked; with Redis down, do not wait (a worker starts
+        without Redis, and its calls say that the others were not asked)."""
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(STARTUP_TIMEOUT):
-                await self._announced.wait()
-                await self._subscribed.wait()
+                await self._first_try.wait()
+                if self._announced.is_set():
+                    await self._subscribed.wait()
 
     async def ask(self, request_id: str, body: bytes, query: Query, pending: Pending) -> None:
         budget = min(pending.timeout / 2, COMMAND_TIMEOUT)  # leave the others time to answer
@@ -193,7 +197,10 @@ class RedisTransport:
 
     async def _announce(self) -> None:
         while True:
-            await self._members.announce()
+            try:
+                await self._members.announce()
+            finally:
+                self._first_try.set()
             self._announced.set()
             self._renew.clear()
             with contextlib.suppress(TimeoutError):
