@@ -17,7 +17,6 @@ import aiohttp
 import pytest
 import socketio
 
-from tests.apps.admin_app import AUTH
 from tests.harness import (
     Client,
     SockdLauncher,
@@ -29,6 +28,9 @@ from tests.harness import (
 )
 
 APP = "tests.apps.admin_app:sio"
+#: The app's credentials (not imported: importing the app instruments python-socketio's
+#: classes in the test process itself).
+AUTH = {"username": "admin", "password": "s3cret"}
 WORKERS = 4
 
 
