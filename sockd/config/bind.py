@@ -72,3 +72,17 @@ def _is_ipv6(host: str) -> bool:
         return ipaddress.ip_address(host).version == 6
     except ValueError:
         return False
+
+
+@dataclass(frozen=True)
+class TcpAddress(BindAddress):
+    """A TCP address only (``--metrics``, ``--health``): scrapers and load balancers connect
+    over TCP."""
+
+    DESCRIPTION: ClassVar[str] = "HOST:PORT"
+
+    @classmethod
+    def parse(cls, text: str) -> BindAddress:
+        if text.startswith(UNIX_PREFIX):
+            raise ValueError("expected HOST:PORT, e.g. 127.0.0.1:9100 (not a Unix socket)")
+        return super().parse(text)

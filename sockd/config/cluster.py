@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from sockd.config import checks
-from sockd.config.bind import BindAddress
+from sockd.config.bind import BindAddress, TcpAddress
 from sockd.config.setting import setting
 
 LogLevel = Literal["critical", "error", "warning", "info", "debug", "trace"]
@@ -201,6 +201,22 @@ class ClusterSettings:
         metavar="PATH",
         check=checks.existing_file,
         help="CA bundle: require client certificates signed by it.",
+    )
+    metrics: TcpAddress | None = setting(
+        None,
+        flags=("--metrics",),
+        metavar="HOST:PORT",
+        reloadable=False,
+        help="Serve Prometheus metrics at http://HOST:PORT/metrics, answered by the master "
+        "with every worker's figures; off by default.",
+    )
+    health: TcpAddress | None = setting(
+        None,
+        flags=("--health",),
+        metavar="HOST:PORT",
+        reloadable=False,
+        help="Answer load balancers' checks at http://HOST:PORT/health: 200 while workers "
+        "serve, 503 while none is ready, while stopping, or with Redis unreachable.",
     )
 
     @property

@@ -28,7 +28,9 @@ class Kind(enum.IntEnum):
     FAILED = 3  # worker → master: startup failed; UTF-8 one-line reason
     BUS = 4  # both ways: an opaque pub/sub message, relayed by the master
     DRAIN = 5  # master → worker: JSON {"timeout": seconds}
-    STATS = 6  # worker → master, after each heartbeat: JSON {"connections", "sessions"}
+    # worker → master, after each heartbeat and at the exit: JSON {"connections", "sessions",
+    # "transports", "counters"} (sockd/worker/hosting/counters.py)
+    STATS = 6
     OPTIONS = 7  # master → worker, the first frame: JSON WorkerOptions (secrets stay off argv)
     # Cluster requests (sockd.cluster), routed by the master: wire/cluster_frames.py.
     CLUSTER_REQUEST = 20  # both ways: a request, relayed to every other serving worker

@@ -43,6 +43,7 @@ from sockd.supervisor.lifecycle.watchdog import Watchdog
 from sockd.supervisor.lifecycle.watcher import ChangeWatcher, DevWatcher
 from sockd.supervisor.lifecycle.worker_process import WorkerProcess
 from sockd.supervisor.lifecycle.worker_state import Worker
+from sockd.supervisor.observe.observer import Observer
 from sockd.supervisor.routing import build_routing
 from sockd.supervisor.system.handover import HandoverLink
 from sockd.supervisor.system.listeners import Listeners
@@ -144,9 +145,15 @@ class Arbiter:
             self._keeper.cluster.census,
         )
         control = ControlServer(self._title.instance.socket_path, handlers.handle)
+        self._observer = Observer(
+            self._title.instance.title, table, self.dispatcher, lambda: self.acceptor.accepted,
+            lambda: self._keeper.stopping, lambda: self._reloader.results,
+            lambda: self._live.current,
+        )  # fmt: skip
         self._presence = Presence(
-            self._listeners, self.acceptor, control, self._title, self._stop_for
-        )
+            self._listeners, self.acceptor, control, self._title, self._stop_for,
+            self._observer.endpoints,
+        )  # fmt: skip
         self._upgrader = Upgrader(self._presence, self._command)
         self._boot = BootAnnouncer(
             self._title.instance.title,
@@ -290,7 +297,8 @@ class Arbiter:
         return self._stop_timeout if self._stop_timeout is not None else self._graceful_timeout()
 
     def _new_worker(self, slot: int, generation: int, on_frame: Any) -> Worker:
-        return WorkerProcess(slot, self._live.current.worker, on_frame, generation)
+        worker = WorkerProcess(slot, self._live.current.worker, on_frame, generation)
+        return self._observer.track(worker)
 
     def _graceful_timeout(self) -> float:
         return self._live.current.cluster.graceful_timeout

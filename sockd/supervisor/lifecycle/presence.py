@@ -1,4 +1,5 @@
-"""What a master shows the world: its listeners, its control socket and its title.
+"""What a master shows the world: its listeners, its control socket and its title (with
+the ``--metrics`` and ``--health`` listeners, which go with the control socket).
 
 A master holds all three while it serves, and hands all three to the master that
 replaces it at SIGUSR2: it stops accepting (the listeners stay open in both), gives the
@@ -14,6 +15,7 @@ from collections.abc import Callable
 
 from sockd.control.server import ControlServer
 from sockd.errors import StartupError
+from sockd.supervisor.observe.endpoints import Endpoints
 from sockd.supervisor.routing.acceptor import Acceptor
 from sockd.supervisor.system.listeners import Listeners
 from sockd.supervisor.system.title import TitleClaim
@@ -29,11 +31,13 @@ class Presence:
         control: ControlServer,
         title: TitleClaim,
         stop: Callable[[str], None],
+        endpoints: Endpoints,
     ) -> None:
         """``stop(reason)``: stop gracefully (once a new master serves)."""
         self._listeners = listeners
         self._acceptor = acceptor
         self._control = control
+        self._endpoints = endpoints
         self._title = title
         self._stop = stop
         #: A new master serves in our place (its listeners are ours no more).
@@ -46,9 +50,15 @@ class Presence:
             raise StartupError(
                 f"cannot create the control socket {self._control.path}: {exc.strerror}"
             ) from None
+        try:
+            await self._endpoints.start()
+        except StartupError:
+            await self._control.close()
+            raise
 
     async def close(self) -> None:
         """The master stops: the control socket, the title and our socket files go."""
+        await self._endpoints.close()
         await self._control.close()
         self._title.release()
         self._listeners.remove_files()
@@ -77,6 +87,7 @@ class Presence:
         self._acceptor.start()
 
     async def release_title(self) -> None:
+        await self._endpoints.close()
         await self._control.close()
         self._title.release()
 

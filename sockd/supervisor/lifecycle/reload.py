@@ -72,6 +72,9 @@ class Reloader:
         self._rolling_for: list[asyncio.Future[Outcome]] = []
         self._workers: int | None = None
         self._task: asyncio.Task[None] | None = None
+        #: Rolls finished so far by result: ok, aborted (a worker failed to start, bad
+        #: config), failed (a bug); for the metrics.
+        self.results: dict[str, int] = {}
 
     @property
     def running(self) -> bool:
@@ -102,12 +105,15 @@ class Reloader:
             self._notices.reloading()
             try:
                 outcome = await self._roll(workers)
+                result = "ok" if outcome["ok"] else "aborted"
             except Exception as exc:  # a bug must not leave a waiter, or systemd, hanging
                 log.exception("reload failed; the running workers keep serving")
                 outcome = {"ok": False, "error": f"reload failed: {exc!r}"}
+                result = "failed"
             finally:
                 # Rolled, aborted or failed, the service runs and serves again.
                 self._notices.reloaded()
+            self.results[result] = self.results.get(result, 0) + 1
             self._answer(self._rolling_for, outcome)
             self._rolling_for = []
 

@@ -54,6 +54,7 @@ class WorkerProcess:
         #: Resident memory (bytes) and CPU percent at the master's last sample.
         self.rss = 0
         self.cpu_percent = 0.0
+        self.cpu_seconds = 0.0
         loop = asyncio.get_running_loop()
         #: True once ready; False if it exited before that.
         self.outcome: asyncio.Future[bool] = loop.create_future()
@@ -120,7 +121,7 @@ class WorkerProcess:
             self.outcome.set_result(True)
 
     def sample(self) -> None:
-        """Read the worker's RSS and CPU use (CPU: since the previous sample)."""
+        """Read the worker's RSS and CPU use (percent: since the previous sample)."""
         if not self.pid or self.exit_status is not None:
             return
         try:
@@ -129,6 +130,8 @@ class WorkerProcess:
             with self._process.oneshot():
                 self.rss = self._process.memory_info().rss
                 self.cpu_percent = self._process.cpu_percent(None)
+                times = self._process.cpu_times()
+                self.cpu_seconds = times.user + times.system
         except (psutil.Error, OSError):
             pass  # exiting (the reaper will tell), or out of descriptors for /proc
 

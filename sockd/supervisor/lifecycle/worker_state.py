@@ -38,6 +38,10 @@ class Worker(Protocol):
     stats: dict[str, Any]
     rss: int
     cpu_percent: float
+    #: CPU time (user and system) it used, in seconds, at the master's last sample.
+    cpu_seconds: float
+    #: Its wait status once reaped.
+    exit_status: int | None
     #: True once ready; False if it exited before that.
     outcome: asyncio.Future[bool]
     exited: asyncio.Future[None]

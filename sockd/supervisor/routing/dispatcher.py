@@ -36,6 +36,7 @@ from sockd.supervisor.routing.slot_route import PendingConnection, SlotRoute
 from sockd.supervisor.routing.sticky_key import Route, by_address, peer_name
 from sockd.supervisor.routing.worker_link import WorkerLink, open_link
 from sockd.wire.handoff import Handoff, send_handoff
+from sockd.wire.histogram import WAIT_BOUNDS, Histogram
 
 log = logging.getLogger("sockd.master")
 
@@ -63,6 +64,8 @@ class Dispatcher:
         self._links: set[WorkerLink] = set()
         self._counted = CountedLog(log)
         self.dropped = 0
+        #: How long connections waited for their worker (0 for those handed over at once).
+        self.waits = Histogram(WAIT_BOUNDS)
 
     # -- slots coming and going -------------------------------------------
 
@@ -190,9 +193,11 @@ class Dispatcher:
         order = self._order.order(key, self._slots)
         route = self._routes[order[0]]
         if route.taking and not route.queue and self._send(order[0], route, fd, meta):
-            return  # the common case: no bookkeeping beyond the send
-        deadline = time.monotonic() + self._queue_timeout
-        self._offer(PendingConnection(fd, meta, order, self._first_not_full(order), deadline))
+            self.waits.observe(0.0)
+            return  # the common case: no bookkeeping beyond the send and its count
+        now = time.monotonic()
+        position = self._first_not_full(order)
+        self._offer(PendingConnection(fd, meta, order, position, now + self._queue_timeout, now))
 
     def _first_not_full(self, order: list[int]) -> int:
         """The first slot of ``order`` that is not full (ready or not), or the first."""
@@ -223,6 +228,7 @@ class Dispatcher:
         slot = pending.order[pending.position]
         route = self._routes[slot]
         if route.taking and not route.queue and self._send(slot, route, pending.fd, pending.meta):
+            self.waits.observe(time.monotonic() - pending.since)
             return
         self._enqueue(pending)
 
@@ -288,6 +294,7 @@ class Dispatcher:
                     self._arm(slot, route)
                 return
             route.queue.popleft()
+            self.waits.observe(time.monotonic() - pending.since)
         self._disarm(route)
 
     def _arm(self, slot: int, route: SlotRoute) -> None:

@@ -19,6 +19,8 @@ class PendingConnection:
     order: list[int]
     position: int
     deadline: float
+    #: When the dispatcher got it (its wait for a worker is measured from then).
+    since: float = 0.0
 
 
 @dataclass

@@ -17,6 +17,7 @@ from sockd.worker.app_model.generate_id import EngineIdSockets, HandshakeIds
 from sockd.worker.cluster.session_time import SessionTime
 from sockd.worker.compat.model import AppliedBy, DriverWrap, Entry, Need, SerializerWrap, Versions
 from sockd.worker.compat.sessions import SessionStart
+from sockd.worker.hosting.counters import Counted
 from sockd.worker.hosting.real_address import with_real_address
 from sockd.worker.hosting.sid_owner import SlotTags
 from sockd.worker.hot_path.direct_read import DirectRead
@@ -224,6 +225,13 @@ ENTRIES: tuple[Entry, ...] = (
         "a start time on engineio's socket",
     ),
     # -- Socket.IO server: socketio.AsyncServer -------------------------------------------
+    Entry(
+        f"{_SIO}._trigger_event",
+        Counted,
+        "connects and events counted, handlers timed, for the metrics (hosting/counters.py)",
+        "a hook called with each connect's and event's namespace, outcome and duration",
+        needs=(Need(f"{_SIO}._trigger_event", ("self", "event", "namespace", "args")),),
+    ),
     Entry(
         f"{_SIO}._handle_connect",
         ConnectTimeout,

@@ -25,6 +25,7 @@ from engineio.async_socket import AsyncSocket
 
 from sockd.worker.compat.entries import ENTRIES
 from sockd.worker.compat.model import DriverWrap, Entry, SerializerWrap
+from sockd.worker.hosting.counters import WorkerCounters
 
 #: python-socketio's Engine.IO event handlers, bound to the server when it is built.
 EIO_HANDLERS = {
@@ -42,6 +43,8 @@ class CompatConfig:
     connect_timeout: float | None = None
     #: ``--sticky-key sid``: the worker's slot, named in every session id.
     slot: int | None = None
+    #: Where connects and events are counted for the metrics (None: nowhere).
+    counters: WorkerCounters | None = None
 
 
 def installed_versions() -> dict[str, str]:
@@ -126,3 +129,4 @@ def install(sio: socketio.AsyncServer, config: CompatConfig) -> None:
             packet_class = entry.fix.wrap(packet_class)
     sio.packet_class = packet_class
     sio.connect_timeout = config.connect_timeout  # type: ignore[attr-defined]
+    sio.sockd_counters = config.counters  # type: ignore[attr-defined]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -26,6 +27,7 @@ from sockd.worker.cluster.requester import Cluster, Transport
 from sockd.worker.compat.guard import check_libraries
 from sockd.worker.compat.install import CompatConfig, install
 from sockd.worker.hosting.app_loader import LoadedApp, load
+from sockd.worker.hosting.counters import WorkerCounters, sessions_by_transport
 from sockd.worker.hosting.drain import end_all_sessions
 from sockd.worker.hosting.drain_gate import DrainGate
 from sockd.worker.hosting.gc_tuning import tune_collector
@@ -60,6 +62,7 @@ class Worker:
         self._gate: DrainGate
         self._intake: HandoffIntake
         self._draining = False
+        self._counters = WorkerCounters()
 
     async def run(self) -> int:
         """Serve until drained; return the process exit code."""
@@ -94,6 +97,9 @@ class Worker:
             host.shut_down(0)
         await host.wait_closed()
         heartbeat.cancel()
+        self._report_stats()  # the final totals, which the master keeps after the exit
+        with contextlib.suppress(TimeoutError):
+            await self._link.close()
         loop.remove_reader(self._handoff.fileno())
         self._intake.close()
         self._handoff.close()
@@ -117,8 +123,8 @@ class Worker:
                 )
             )
         slot = self.slot if self.options.sid_routing else None
-        connect_timeout = self.options.cluster.connect_timeout
-        install(sio, CompatConfig(connect_timeout=connect_timeout, slot=slot))
+        timeout = self.options.cluster.connect_timeout
+        install(sio, CompatConfig(connect_timeout=timeout, slot=slot, counters=self._counters))
         app = self._app.asgi_app
         if slot is not None:
             app = SidOwnerGate(app, slot, sio.eio.sockets)
@@ -184,20 +190,27 @@ class Worker:
     async def _heartbeat(self) -> None:
         """Tell the master the event loop turns; sent from the loop, not a thread.
 
-        Each beat carries the figures ``sockd status`` shows, so they are at most a second old.
+        Each beat carries the figures ``sockd status`` and the metrics show, so they are at
+        most a second old.
         """
-        assert self._host is not None
         while True:
             self._link.send(Kind.HEARTBEAT)
-            self._link.send_json(
-                Kind.STATS,
-                {
-                    "connections": self._host.open_connections,
-                    "sessions": len(self._app.sio.eio.sockets),
-                    "bus": self._bus_figures.stats() if self._bus_figures else None,
-                },
-            )
+            self._report_stats()
             await asyncio.sleep(HEARTBEAT_INTERVAL)
+
+    def _report_stats(self) -> None:
+        assert self._host is not None
+        sockets = self._app.sio.eio.sockets
+        self._link.send_json(
+            Kind.STATS,
+            {
+                "connections": self._host.open_connections,
+                "sessions": len(sockets),
+                "transports": sessions_by_transport(sockets),
+                "counters": self._counters.report(),
+                "bus": self._bus_figures.stats() if self._bus_figures else None,
+            },
+        )
 
     def drain(self, timeout: float) -> None:
         """End every session so clients reconnect, then let uvicorn finish and exit."""

@@ -38,6 +38,7 @@ class FakeWorker:
         self.stats: dict[str, Any] = {}
         self.rss = 0
         self.cpu_percent = 0.0
+        self.cpu_seconds = 0.0
         loop = loop or asyncio.get_running_loop()
         self.outcome: asyncio.Future[bool] = loop.create_future()
         self.exited: asyncio.Future[None] = loop.create_future()
