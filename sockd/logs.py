@@ -2,15 +2,20 @@
 
 Lines are text or JSON objects (``--log-format json``). With ``--log-file`` every process
 appends to the same file; SIGUSR1 makes each reopen it, so logrotate can move it away.
+When stderr is systemd's journal stream (``JOURNAL_STREAM`` names it), text lines start
+with their syslog priority (``<3>`` for an error, sd-daemon(3)'s prefixes), so
+``journalctl -p err`` shows sockd's errors; JSON lines stay as they are.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import signal
 import sys
 import time
+from collections.abc import Mapping
 from typing import Any
 
 #: Record attributes that events about one worker carry (``extra=``), shown in JSON lines.
@@ -40,6 +45,36 @@ class JSONFormatter(logging.Formatter):
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
         return json.dumps(line, default=str)
+
+
+#: sd-daemon(3)'s prefixes (syslog priorities) by logging level, highest level first.
+_PRIORITIES = (
+    (logging.CRITICAL, "<2>"),
+    (logging.ERROR, "<3>"),
+    (logging.WARNING, "<4>"),
+    (logging.INFO, "<6>"),
+)
+_DEBUG_PRIORITY = "<7>"
+
+
+class JournalFormatter(logging.Formatter):
+    """Text lines with their syslog priority first, every line of a multi-line record
+    (a traceback) included, so the journal files all of it at the record's level."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        prefix = next((p for level, p in _PRIORITIES if record.levelno >= level), _DEBUG_PRIORITY)
+        return "\n".join(prefix + line for line in super().format(record).split("\n"))
+
+
+def stderr_is_journal(environ: Mapping[str, str], stderr_fd: int = 2) -> bool:
+    """Whether stderr is the journal stream systemd connected (``JOURNAL_STREAM`` is
+    ``DEVICE:INODE`` of it; a child whose stderr was redirected still inherits the variable)."""
+    device, _, inode = environ.get("JOURNAL_STREAM", "").partition(":")
+    try:
+        status = os.fstat(stderr_fd)
+        return (status.st_dev, status.st_ino) == (int(device), int(inode))
+    except (OSError, ValueError):
+        return False
 
 
 class ReopenableFileHandler(logging.FileHandler):
@@ -78,12 +113,13 @@ def configure_logging(
         signal.signal(signal.SIGUSR1, lambda signum, frame: reopen_log_files())
     else:
         handler = logging.StreamHandler(sys.stderr)
+    text = f"%(asctime)s [%(process)d] [{role}] %(levelname)s %(message)s"
     if fmt == "json":
         handler.setFormatter(JSONFormatter(role))
+    elif not log_file and stderr_is_journal(os.environ):
+        handler.setFormatter(JournalFormatter(text))
     else:
-        handler.setFormatter(
-            logging.Formatter(f"%(asctime)s [%(process)d] [{role}] %(levelname)s %(message)s")
-        )
+        handler.setFormatter(logging.Formatter(text))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     set_log_level(level)

@@ -13,6 +13,7 @@ peer reads it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from http import HTTPStatus
@@ -26,6 +27,9 @@ HEAD_LIMIT = 8192
 HEAD_TIMEOUT = 5.0
 WRITE_TIMEOUT = 10.0
 MAX_CLIENTS = 32
+#: After refusing a head too large: how long, and how many reads, to read its rest away.
+LINGER_TIMEOUT = 1.0
+LINGER_READS = 8
 
 #: (status, content type, body)
 Response = tuple[int, str, bytes]
@@ -73,7 +77,7 @@ class HttpEndpoint:
         try:
             response = await self._answer(reader)
             if response is not None:
-                await asyncio.wait_for(_write(writer, *response), WRITE_TIMEOUT)
+                await asyncio.wait_for(_write(reader, writer, *response), WRITE_TIMEOUT)
                 return
         except (TimeoutError, ConnectionError):
             pass  # a slow or gone peer: cut off
@@ -107,7 +111,12 @@ def _plain(status: HTTPStatus) -> Response:
     return status.value, "text/plain; charset=utf-8", f"{status.phrase}\n".encode()
 
 
-async def _write(writer: asyncio.StreamWriter, response: Response, with_body: bool) -> None:
+async def _write(
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    response: Response,
+    with_body: bool,
+) -> None:
     status, content_type, body = response
     head = (
         f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\n"
@@ -115,5 +124,14 @@ async def _write(writer: asyncio.StreamWriter, response: Response, with_body: bo
         "Cache-Control: no-store\r\nConnection: close\r\n\r\n"
     )
     writer.write(head.encode() + (body if with_body else b""))
+    if status == HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE:
+        # The rest of that head is unread: closing now would reset the connection, and
+        # the client would see the reset instead of the answer. Read it away, bounded.
+        writer.write_eof()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(LINGER_TIMEOUT):
+                for _ in range(LINGER_READS):
+                    if not await reader.read(HEAD_LIMIT):
+                        break
     writer.close()  # once all of it is written
     await writer.wait_closed()
