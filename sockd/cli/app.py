@@ -19,7 +19,7 @@ from typing import Any
 import click
 
 from sockd import __version__
-from sockd.cli import control_commands
+from sockd.cli import control_commands, top
 from sockd.cli.setting_options import command_line, command_params
 from sockd.config.command_line import Command, CommandLine
 from sockd.config.given import Given, Origin
@@ -111,6 +111,7 @@ _settings_command(
 cli.add_command(control_commands.stop)
 cli.add_command(control_commands.reload)
 cli.add_command(control_commands.status)
+cli.add_command(top.top)
 
 
 @cli.command()

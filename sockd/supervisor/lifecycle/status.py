@@ -19,6 +19,7 @@ from sockd.config.options import ClusterOptions
 from sockd.supervisor.lifecycle.sampler import Sampler
 from sockd.supervisor.lifecycle.slot_table import SlotTable
 from sockd.supervisor.lifecycle.worker_state import Worker, WorkerState
+from sockd.supervisor.observe.ledger import events_counted
 
 
 class Counts(Protocol):
@@ -71,6 +72,8 @@ def build_status(
                 "restarts": table.restarts.get(worker.slot, 0),
                 "connections": worker.stats.get("connections"),
                 "sessions": worker.stats.get("sessions"),
+                # Client events since the worker started (``sockd top`` shows their rate).
+                "events": events_counted(worker.stats),
                 "rss": worker.rss,
                 "cpu_percent": worker.cpu_percent,
                 "new_connections": handed_off.get(worker.slot, 0) if serving else None,

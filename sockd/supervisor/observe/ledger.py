@@ -60,6 +60,16 @@ def worker_totals(worker: Worker) -> Totals:
     return totals
 
 
+def events_counted(report: dict[str, Any]) -> int | None:
+    """The client events a worker's STATS report counts, over every namespace."""
+    counters = report.get("counters")
+    handlers = counters.get("handlers") if isinstance(counters, dict) else None
+    if not isinstance(handlers, dict):
+        return None
+    found = (Histogram.from_wire(data) for data in handlers.values())
+    return sum(histogram.count for histogram in found if histogram is not None)
+
+
 def _read_counters(totals: Totals, counters: dict[str, Any]) -> None:
     for family, name in (("connects", "connects"), ("refused", "connects_refused")):
         for namespace, value in _numbers(counters.get(family)):
