@@ -8,7 +8,7 @@ as the workers drain.
 
 from __future__ import annotations
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.process_collector import ProcessCollector
 
 from sockd.config.bind import BindAddress
@@ -18,6 +18,9 @@ from sockd.supervisor.observe.health import Health
 from sockd.supervisor.system.http_endpoints import HttpEndpoint, Response, Routes
 
 METRICS_PATH = "/metrics"
+#: The text format every Prometheus reads (what generate_latest writes for sockd's names;
+#: newer prometheus_client releases call the same text 1.0.0).
+TEXT_FORMAT = "text/plain; version=0.0.4; charset=utf-8"
 HEALTH_PATH = "/health"
 
 
@@ -67,7 +70,7 @@ class Endpoints:
             await listener.close()
 
     def metrics(self) -> Response:
-        return 200, CONTENT_TYPE_LATEST, generate_latest(self._registry)
+        return 200, TEXT_FORMAT, generate_latest(self._registry)
 
     def health(self) -> Response:
         answer = self._health.answer()
