@@ -24,6 +24,10 @@ command -v npm >/dev/null 2>&1 || missing+=(npm)
 # HAProxy in front of the test hosts (network namespaces made with ip) of tests/e2e/multihost.
 command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
 command -v ip >/dev/null 2>&1 || [ -x /usr/sbin/ip ] || [ -x /sbin/ip ] || missing+=(iproute2)
+# A real Prometheus scrapes sockd's --metrics (tests/e2e/test_prometheus.py); tmux runs
+# `sockd top` in a terminal (tests/e2e/test_top.py).
+command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
+command -v tmux >/dev/null 2>&1 || missing+=(tmux)
 
 if ((${#missing[@]})); then
     sudo=()
