@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import Callable
 from http import HTTPStatus
 
@@ -55,8 +56,9 @@ class HttpEndpoint:
                 self._serve, self.address.host, self.address.port, limit=HEAD_LIMIT
             )
         except OSError as exc:
+            reason = os.strerror(exc.errno) if exc.errno else str(exc)
             raise StartupError(
-                f"cannot listen on {self.address} for {self._purpose}: {exc.strerror or exc}"
+                f"cannot listen on {self.address} for {self._purpose}: {reason}"
             ) from None
         log.info("%s answered on http://%s", " and ".join(self._routes), self.address)
 
