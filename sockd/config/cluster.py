@@ -216,7 +216,8 @@ class ClusterSettings:
         metavar="HOST:PORT",
         reloadable=False,
         help="Answer load balancers' checks at http://HOST:PORT/health: 200 while workers "
-        "serve, 503 while none is ready, while stopping, or with Redis unreachable.",
+        "serve; 503 until all are ready at boot, while none is, from a stop on, or while "
+        "Redis is unreachable.",
     )
 
     @property

@@ -1,9 +1,11 @@
 """The answer to a load balancer's health check: whether to send this host new clients.
 
-200 while at least one worker serves; 503 while none is ready (at boot, after every worker
-crashed), from the moment the master stops (its workers drain: new clients would be
-refused), and, with ``--redis``, while no serving worker's bus reaches Redis (a host cut
-off from Redis would serve rooms and broadcasts of its own only). The body says why, in a
+503 until every slot's first worker is ready (a balancer that sent clients earlier would
+have them wait in the master's queue), then 200 while at least one worker serves (the
+clients of a slot whose worker restarts go to the next slot); 503 while none is ready, from
+the moment the master stops (its workers drain: new clients would be refused), and, with
+``--redis``, while no serving worker's bus reaches Redis (a host cut off from Redis would
+serve rooms and broadcasts of its own only). The body says why, in a
 few fields: ``status``, ``ready_workers``, ``workers``, and each serving worker's bus.
 """
 
@@ -54,8 +56,10 @@ def assess(
     bus = {str(w.slot): str(w.stats["bus"].get("state")) for w in ready if _has_bus(w)}
     if stopping:
         status = "stopping"
+    elif not booted:
+        status = "starting"
     elif not ready:
-        status = "no worker ready" if booted else "starting"
+        status = "no worker ready"
     elif redis and bus and "connected" not in bus.values():
         status = "redis unreachable"
     else:

@@ -20,7 +20,7 @@ from typing import Any
 import psutil
 
 from tests.e2e.multihost.netns import exec_prefix
-from tests.e2e.multihost.network import BALANCER, HOSTS, SOCKD_PORT, Network
+from tests.e2e.multihost.network import BALANCER, HEALTH_PORT, HOSTS, SOCKD_PORT, Network
 from tests.harness import (
     REPO_ROOT,
     Finished,
@@ -61,6 +61,7 @@ class SockdHost:
             APP, "--workers", str(WORKERS), "--host", "0.0.0.0", "--port", str(SOCKD_PORT),
             "--sticky-key", "proxy-protocol", "--trusted-proxy", f"{BALANCER}/32",
             "--redis", self.redis_url, "--title", self.role, "--graceful-timeout", "5",
+            "--health", f"0.0.0.0:{HEALTH_PORT}",
         ]  # fmt: skip
         self.process = SockdProcess(
             args, SOCKD_PORT, console_script=True, prefix=exec_prefix(self.namespace, self.env)

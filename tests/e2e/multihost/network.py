@@ -25,6 +25,8 @@ from tests.e2e.multihost.netns import NetnsError, ip, ip_batch, pids_in
 
 PREFIX_LENGTH = 16
 SOCKD_PORT = 7001
+#: Where each host's master answers HAProxy's health checks (docs/haproxy/haproxy.cfg).
+HEALTH_PORT = 7002
 BALANCER = "10.0.0.2"
 CLIENT = "10.0.0.3"
 REDIS = "10.0.0.5"

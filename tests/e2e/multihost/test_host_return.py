@@ -1,13 +1,12 @@
-"""A host that comes back after a crash takes its clients back: what its boot costs them.
+"""A host that comes back after a crash takes its clients back, and none before it is ready.
 
-HAProxy's TCP check passes as soon as the host's master listens, before its workers are
-ready, so new clients are sent there while the workers boot; the master holds their
-connections (up to 5 s) until a worker is ready. The test streams new clients whose
-addresses belong to the host while it starts again, each retrying as a browser would,
-prints how long those that arrived during the boot waited, and checks that every one was
-served and that, once ready, the host serves its own clients again. A health check that
-answers only once the workers serve (issue 14) will bring this wait down; this test is
-where that shows.
+HAProxy checks each host's health endpoint (``--health``), which answers 503 until every
+worker of the restarted host is ready: HAProxy marks the host up only after that, so the
+new clients of its addresses, streamed while it starts again (each retrying as a browser
+would), are served by the other hosts meanwhile and none is sent to it early to wait in its
+master's queue (with TCP checks, which pass as soon as the master listens, some were). The
+test prints how long they took to be served and checks that once up the host serves its
+own clients again.
 """
 
 from __future__ import annotations
@@ -87,13 +86,15 @@ def test_returning_host_serves_its_clients_again(cluster: Cluster) -> None:
         return arrivals, ready, up
 
     arrivals, ready, up = cluster.run(scenario, 130)
-    # Sent to the host before its workers were ready: they waited in its master's queue.
+    # Sent to the host before its workers were ready: they would wait in its master's queue.
     early = [a for a in arrivals if a[2] == RETURNING and a[0] < ready]
     after = [a for a in arrivals if a[0] > up]
     print(
         f"{RETURNING} back after kill -9: workers ready {ready:.1f} s after the start, "
-        f"HAProxy saw it up at {up:.1f} s; {len(arrivals)} new clients, {len(early)} sent to "
-        f"it before its workers were ready: waited {distribution([a[1] for a in early])}, "
-        f"{sum(a[3] > 1 for a in early)} needed another try"
+        f"HAProxy saw it up at {up:.1f} s; {len(arrivals)} new clients served in "
+        f"{distribution([a[1] for a in arrivals])}, {len(early)} sent to it before its "
+        f"workers were ready"
     )
+    assert not early, f"sent to {RETURNING} before its workers were ready: {early}"
+    assert up >= ready, "HAProxy saw the host up only once its workers were ready"
     assert after and {a[2] for a in after} == {RETURNING}, "the host serves its clients again"

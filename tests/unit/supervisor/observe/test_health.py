@@ -32,6 +32,7 @@ def test_the_answer_follows_the_workers_and_the_stop() -> None:
     async def scenario() -> list[tuple[int, str]]:
         answers = [
             answer(workers(None, None, ready=False), booted=False),
+            answer(workers(None, None), booted=False),  # one is ready: not all yet
             answer(workers(None, None)),
             answer(workers(None, None), stopping=True),
             answer(workers(None, ready=False)),
@@ -39,7 +40,8 @@ def test_the_answer_follows_the_workers_and_the_stop() -> None:
         return [(a.code, a.status) for a in answers]
 
     assert asyncio.run(scenario()) == [
-        (503, "starting"), (200, "serving"), (503, "stopping"), (503, "no worker ready"),
+        (503, "starting"), (503, "starting"), (200, "serving"), (503, "stopping"),
+        (503, "no worker ready"),
     ]  # fmt: skip
 
 
