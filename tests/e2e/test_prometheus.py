@@ -2,13 +2,15 @@
 
 The scrape config is docs/prometheus/prometheus.yml's job, pointed at the test's port and
 scraped every second; configuration and storage live in the test's temp dir, and the
-server is stopped by pid.
+server is stopped by pid. Every query of the Grafana dashboard (docs/grafana/sockd.json)
+is run on it too.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
 import shutil
 import subprocess
 import urllib.parse
@@ -27,6 +29,7 @@ from tests.harness import (
     stop_process,
     wait_until_sync,
 )
+from tests.unit.supervisor.observe.test_dashboard import dashboard_queries
 
 DOC_CONFIG = REPO_ROOT / "docs" / "prometheus" / "prometheus.yml"
 CLIENTS = 4
@@ -99,3 +102,9 @@ def test_prometheus_scrapes_sockd_and_answers_a_query(
     assert [float(series["value"][1]) for series in up] == [1.0]
     ready = query(web, 'sockd_workers{state="ready"}')
     assert float(ready[0]["value"][1]) == 2
+    # Every query of the Grafana dashboard is valid PromQL on these series (query() checks
+    # the status); those on what exists from the start have an answer already.
+    answers = {e: query(web, e.replace("$instance", ".*")) for e in dashboard_queries()}
+    for expression, result in answers.items():
+        if re.search(r"sockd_(healthy|workers|connections|engineio_sessions)\{", expression):
+            assert result, expression
