@@ -49,6 +49,8 @@ def make_systems(workers: int, nginx: bool, node: bool) -> list[System]:
     if node:
         systems.append(NodeCluster(workers))
     systems += [Sockd(workers, redis=False), Sockd(workers, redis=True)]
+    # Metrics on and scraped: the echo scenario, for their cost (issue 17's target).
+    systems.append(Sockd(workers, redis=False, only=frozenset({"echo"}), metrics=True))
     return systems
 
 

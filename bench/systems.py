@@ -7,7 +7,9 @@
   connection to a worker by a hash of the client IP, rooms shared through
   ``@socket.io/cluster-adapter`` (``bench/node/server.js``): sockd's design, in Node;
 - ``sockd-N-ipc`` / ``sockd-N-redis``: sockd with N workers over its IPC bus or Redis
-  (``sockd-1`` is one worker over IPC, for the master-overhead target).
+  (``sockd-1`` is one worker over IPC, for the master-overhead target);
+- ``sockd-N-ipc-metrics``: the same with ``--metrics``, scraped every second (Prometheus's
+  default is every 15 s) while it serves, for the cost of metrics (issue 17).
 
 The Python ones serve ``bench/app.py`` and run the same uvicorn defaults (httptools,
 websockets); the Node one serves the same events with socket.io's defaults.
@@ -19,6 +21,8 @@ import contextlib
 import shutil
 import socket
 import sys
+import threading
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import partial
@@ -31,6 +35,8 @@ from bench.procs import StartError, free_port, process_group, wait_for
 from bench.redis_server import start_redis
 
 START_TIMEOUT = 60.0
+#: How often the metrics system is scraped while it serves.
+SCRAPE_INTERVAL = 1.0
 _PROBE = (
     b"GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: probe\r\nConnection: close\r\n\r\n"
 )
@@ -109,14 +115,24 @@ class Uvicorn(System):
 
 
 class Sockd(System):
-    """``sockd start bench.app:sio --workers N --sticky`` over its IPC bus or Redis."""
+    """``sockd start bench.app:sio --workers N --sticky`` over its IPC bus or Redis, with
+    ``--metrics`` scraped every second if ``metrics``."""
 
-    def __init__(self, workers: int, redis: bool, only: frozenset[str] | None = None) -> None:
+    def __init__(
+        self,
+        workers: int,
+        redis: bool,
+        only: frozenset[str] | None = None,
+        metrics: bool = False,
+    ) -> None:
         self.workers = workers
         self.redis = redis
         self.only = only
+        self.metrics = metrics
         bus = "redis" if redis else "ipc"
         self.name = "sockd-1" if workers == 1 and not redis else f"sockd-{workers}-{bus}"
+        if metrics:
+            self.name += "-metrics"
 
     @contextlib.contextmanager
     def run(self, tmp: Path) -> Iterator[Running]:
@@ -126,6 +142,9 @@ class Sockd(System):
             if self.redis:
                 url, redis_proc = start_redis(group, tmp)
                 extra, redis_procs = ["--redis", url], [redis_proc]
+            if self.metrics:
+                metrics_port = free_port()
+                extra += ["--metrics", f"127.0.0.1:{metrics_port}"]
             port, log = free_port(), tmp / "sockd.log"
             command = _python(
                 "-m", "sockd", "start", "bench.app:sio", "--workers", str(self.workers),
@@ -145,7 +164,12 @@ class Sockd(System):
                 raise StartError(
                     f"{self.name}: {len(workers)} worker processes, not {self.workers}"
                 )
-            yield Running(self.name, port, [master], [master, *workers, *redis_procs], workers)
+            running = Running(self.name, port, [master], [master, *workers, *redis_procs], workers)
+            if not self.metrics:
+                yield running
+                return
+            with scraping(metrics_port, SCRAPE_INTERVAL):
+                yield running
 
 
 class Nginx(System):
@@ -219,3 +243,23 @@ class NodeCluster(System):
 def nginx_available() -> bool:
     """Whether an nginx binary is installed (the baseline is skipped, saying so, if not)."""
     return shutil.which("nginx") is not None or Path("/usr/sbin/nginx").exists()
+
+
+@contextlib.contextmanager
+def scraping(port: int, interval: float) -> Iterator[None]:
+    """GET /metrics every ``interval`` seconds from a thread, as Prometheus would."""
+    stop = threading.Event()
+
+    def scrape() -> None:
+        url = f"http://127.0.0.1:{port}/metrics"
+        while not stop.wait(interval):
+            with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=5) as reply:
+                reply.read()
+
+    thread = threading.Thread(target=scrape, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(10)

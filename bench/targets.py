@@ -43,8 +43,9 @@ class Target:
 
 
 def issue_targets(workers: int) -> list[Target]:
-    """Issue 8's targets (against nginx and uvicorn) and issue 16's (against Node's cluster,
-    and 24 KiB per idle session, which replaces issue 8's 30) for this run's N."""
+    """Issue 8's targets (against nginx and uvicorn), issue 16's (against Node's cluster,
+    and 24 KiB per idle session, which replaces issue 8's 30) and issue 17's (metrics cost
+    at most 3% of echo acks/s) for this run's N."""
     n = workers
     targets = [
         Target("master overhead: sockd-1 handshakes/s >= 0.95 x uvicorn", "storm_per_s",
@@ -70,4 +71,9 @@ def issue_targets(workers: int) -> list[Target]:
             Target(f"fan-out at 20,000 deliveries/s offered: {sockd} p99 < 100 ms",
                    "fanout_p99_ms", sockd, 100.0, False),
         ]  # fmt: skip
+    metrics = f"sockd-{n}-ipc-metrics"
+    targets.append(
+        Target(f"cost of metrics: {metrics} echo acks/s >= 0.97 x sockd-{n}-ipc", "echo_per_s",
+               metrics, 0.97, True, f"sockd-{n}-ipc")
+    )  # fmt: skip
     return targets
