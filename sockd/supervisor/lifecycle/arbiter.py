@@ -147,8 +147,7 @@ class Arbiter:
         control = ControlServer(self._title.instance.socket_path, handlers.handle)
         self._observer = Observer(
             self._title.instance.title, table, self.dispatcher, lambda: self.acceptor.accepted,
-            lambda: self._keeper.stopping, lambda: self._reloader.results,
-            lambda: self._live.current,
+            lambda: self._keeper.stopping, self._reloader.results, lambda: self._live.current,
         )  # fmt: skip
         self._presence = Presence(
             self._listeners, self.acceptor, control, self._title, self._stop_for,

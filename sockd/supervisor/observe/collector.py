@@ -159,7 +159,8 @@ def _per_slot(workers: list[Worker]) -> Iterator[Metric]:
 def _bus_figures(
     into: dict[str, dict[tuple[str, ...], float]], slot: str, bus: dict[str, Any]
 ) -> None:
-    into["connected"][(slot,)] = 1 if bus.get("state") == "connected" else 0
+    if "state" in bus:
+        into["connected"][(slot,)] = 1 if bus["state"] == "connected" else 0
     for name, key in (("queued", "queued"), ("lag", "lag_seconds")):
         if isinstance(bus.get(key), int | float):
             into[name][(slot,)] = bus[key]

@@ -68,7 +68,9 @@ def assess(
 
 
 def _has_bus(worker: Worker) -> bool:
-    return isinstance(worker.stats.get("bus"), dict)
+    """Whether the worker reports its bus's state (a bus of the app's own does not)."""
+    bus = worker.stats.get("bus")
+    return isinstance(bus, dict) and "state" in bus
 
 
 class Health:

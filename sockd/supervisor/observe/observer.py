@@ -35,10 +35,11 @@ class Observer:
         routing: Routing,
         accepted: Callable[[], int],
         stopping: Callable[[], bool],
-        reloads: Callable[[], Mapping[str, int]],
+        reloads: Mapping[str, int],
         options: Callable[[], ClusterOptions],
     ) -> None:
-        """``options``: the options in force (a reload changes ``--timeout``, ``--redis``)."""
+        """``reloads``: the reloader's results, kept up to date by it; ``options``: the
+        options in force (a reload changes ``--timeout``, ``--redis``)."""
         self.ledger = WorkerLedger(
             lambda: table.current,
             stopping,
@@ -62,7 +63,7 @@ class Observer:
             queued=routing.queued,
             accepted=accepted,
             dropped=lambda: routing.dropped,
-            reloads=reloads,
+            reloads=lambda: reloads,
             healthy=lambda: self.health.answer().healthy,
         )
         registry = metrics_registry(ClusterCollector(sources))

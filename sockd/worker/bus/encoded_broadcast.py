@@ -35,6 +35,10 @@ class EncodedBroadcast(AsyncPubSubManager, DirectEmit):
     broadcast_method: str = "emit"
     #: Whether the message also carries the library's fields (event, arguments, ...).
     keeps_library_fields: bool = True
+    #: Bus messages this worker published (each subclass's ``_publish`` counts) and
+    #: received, for the metrics.
+    published: int = 0
+    received: int = 0
 
     async def emit(  # type: ignore[override]
         self,
@@ -85,7 +89,8 @@ class EncodedBroadcast(AsyncPubSubManager, DirectEmit):
                 yield message
                 continue
             if not self._accepts(message):
-                continue
+                continue  # a copy: not counted again
+            self.received += 1
             packet = message.get(PACKET_KEY)
             if not isinstance(packet, str):
                 yield message

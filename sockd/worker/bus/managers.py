@@ -47,6 +47,7 @@ class MasterBusManager(EncodedBroadcast):
         return {"kind": "master", "state": "connected"}
 
     async def _publish(self, data: dict[str, Any]) -> None:
+        self.published += 1
         self._link.send(Kind.BUS, self.json.dumps(data).encode())
 
     async def _listen(self) -> AsyncIterator[Any]:

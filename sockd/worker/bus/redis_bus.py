@@ -74,6 +74,7 @@ class RedisBus(ClusterInbox):
         raise NotImplementedError
 
     async def _publish(self, data: dict[str, Any]) -> None:
+        self.published += 1
         number = self._sequences.next()
         if not self._queue.put(Outgoing(number, self._encode(data, number))):
             self._health.dropped(len(self._queue), self._queue.dropped)

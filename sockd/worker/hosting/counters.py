@@ -22,6 +22,7 @@ from typing import Any
 import socketio
 
 from sockd.wire.histogram import HANDLER_BOUNDS, Histogram
+from sockd.worker.bus.encoded_broadcast import EncodedBroadcast
 
 #: Namespaces counted by name; past that many (an app accepting any namespace, "*"), the
 #: rest are counted together under :data:`OTHER`, so the series stay bounded.
@@ -69,6 +70,15 @@ def sessions_by_transport(sockets: dict[str, Any]) -> dict[str, int]:
     """Engine.IO sessions open now, by transport (a session that upgraded is a WebSocket)."""
     websocket = sum(1 for session in list(sockets.values()) if session.upgraded)
     return {"polling": len(sockets) - websocket, "websocket": websocket}
+
+
+def bus_figures(manager: Any) -> dict[str, Any] | None:
+    """The bus's report (its ``stats()``, where it has one) with the messages it published
+    and received; None for a client manager of the app's own."""
+    if not isinstance(manager, EncodedBroadcast):
+        return None
+    stats = manager.stats() if hasattr(manager, "stats") else {}
+    return {**stats, "published": manager.published, "received": manager.received}
 
 
 class Counted(socketio.AsyncServer):

@@ -27,7 +27,7 @@ from sockd.worker.cluster.requester import Cluster, Transport
 from sockd.worker.compat.guard import check_libraries
 from sockd.worker.compat.install import CompatConfig, install
 from sockd.worker.hosting.app_loader import LoadedApp, load
-from sockd.worker.hosting.counters import WorkerCounters, sessions_by_transport
+from sockd.worker.hosting.counters import WorkerCounters, bus_figures, sessions_by_transport
 from sockd.worker.hosting.drain import end_all_sessions
 from sockd.worker.hosting.drain_gate import DrainGate
 from sockd.worker.hosting.gc_tuning import tune_collector
@@ -208,7 +208,7 @@ class Worker:
                 "sessions": len(sockets),
                 "transports": sessions_by_transport(sockets),
                 "counters": self._counters.report(),
-                "bus": self._bus_figures.stats() if self._bus_figures else None,
+                "bus": bus_figures(self._bus_figures),
             },
         )
 

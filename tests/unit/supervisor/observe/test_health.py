@@ -53,6 +53,17 @@ def test_with_redis_a_host_whose_buses_are_all_degraded_is_not_healthy() -> None
             answer(workers("connected", "connected")),
         ]
 
+    def stateless(current: dict[int, Worker]) -> dict[int, Worker]:
+        for worker in current.values():
+            worker.stats = {"bus": {"published": 3, "received": 4}}
+        return current
+
+    async def without_state() -> HealthAnswer:
+        return answer(stateless(workers(None, None)), redis=True)
+
+    unknown = asyncio.run(without_state())
+    assert (unknown.code, unknown.bus) == (200, {}), "a bus that reports no state is not judged"
+
     down, partly, ipc = asyncio.run(scenario())
     assert (down.code, down.status) == (503, "redis unreachable")
     assert json.loads(down.body()) == {
