@@ -63,24 +63,22 @@ def worker_totals(worker: Worker) -> Totals:
 def events_counted(report: dict[str, Any]) -> int | None:
     """The client events a worker's STATS report counts, over every namespace."""
     counters = report.get("counters")
-    handlers = counters.get("handlers") if isinstance(counters, dict) else None
-    if not isinstance(handlers, dict):
+    if not isinstance(counters, dict) or not isinstance(counters.get("events"), dict):
         return None
-    found = (Histogram.from_wire(data) for data in handlers.values())
-    return sum(histogram.count for histogram in found if histogram is not None)
+    return int(sum(value for _, value in _numbers(counters["events"])))
 
 
 def _read_counters(totals: Totals, counters: dict[str, Any]) -> None:
-    for family, name in (("connects", "connects"), ("refused", "connects_refused")):
-        for namespace, value in _numbers(counters.get(family)):
-            totals.count((f"sockd_socketio_{name}_total", (("namespace", namespace),)), value)
+    for family in ("connects", "connects_refused", "events"):
+        for namespace, value in _numbers(counters.get(family.removeprefix("connects_"))):
+            totals.count((f"sockd_socketio_{family}_total", (("namespace", namespace),)), value)
     handlers = counters.get("handlers")
     for namespace, data in handlers.items() if isinstance(handlers, dict) else ():
         histogram = Histogram.from_wire(data)
         if histogram is not None:
-            labels = (("namespace", str(namespace)),)
-            totals.observe(("sockd_event_handler_seconds", labels), histogram)
-            totals.count(("sockd_socketio_events_total", labels), histogram.count)
+            totals.observe(
+                ("sockd_event_handler_seconds", (("namespace", str(namespace)),)), histogram
+            )
 
 
 def _read_bus(totals: Totals, bus: dict[str, Any]) -> None:

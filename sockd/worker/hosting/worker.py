@@ -62,7 +62,7 @@ class Worker:
         self._gate: DrainGate
         self._intake: HandoffIntake
         self._draining = False
-        self._counters = WorkerCounters()
+        self._counters = WorkerCounters(timing=options.cluster.metrics is not None)
 
     async def run(self) -> int:
         """Serve until drained; return the process exit code."""

@@ -21,7 +21,11 @@ def report(events: int, connects: int, cpu: float, worker: FakeWorker) -> None:
     for _ in range(events):
         handlers.observe(0.002)
     worker.stats = {
-        "counters": {"connects": {"/": connects}, "handlers": {"/": handlers.to_wire()}},
+        "counters": {
+            "connects": {"/": connects},
+            "events": {"/": events},
+            "handlers": {"/": handlers.to_wire()},
+        },
         "bus": {"state": "connected", "published": events, "received": 2 * events, "dropped": 1},
     }
     worker.cpu_seconds = cpu

@@ -20,7 +20,7 @@ from tests.unit.worker.protocol.test_fixes_in_process import settled
 
 
 def test_connects_and_events_are_counted_per_namespace_with_handler_times() -> None:
-    counters = WorkerCounters()
+    counters = WorkerCounters(timing=True)
 
     async def scenario() -> None:
         app = socketio_app(CompatConfig(counters=counters))
@@ -49,6 +49,7 @@ def test_connects_and_events_are_counted_per_namespace_with_handler_times() -> N
     report = counters.report()
     assert report["connects"] == {"/": 1}
     assert report["refused"] == {"/closed": 1}
+    assert report["events"] == {"/": 4}
     handlers = Histogram.from_wire(report["handlers"]["/"])
     assert handlers is not None and handlers.count == 4 and handlers.sum >= 0
     assert set(report["handlers"]) == {"/"}, "connect and disconnect are not events"
@@ -58,11 +59,30 @@ def test_namespaces_past_the_bound_are_counted_together() -> None:
     counters = WorkerCounters()
     for n in range(MAX_NAMESPACES + 5):
         counters.connected(f"/ns{n}", True)
-        counters.handled(f"/ns{n}", 0.001)
+        counters.histogram(f"/ns{n}").observe(0.001)
     assert len(counters.connects) == MAX_NAMESPACES + 1
     assert counters.connects[OTHER] == 5 and counters.handlers[OTHER].count == 5
     counters.connected("/ns0", True)
     assert counters.connects["/ns0"] == 2, "a namespace seen before keeps its own count"
+
+
+def test_without_metrics_events_are_counted_and_no_handler_is_timed() -> None:
+    counters = WorkerCounters()
+
+    async def scenario() -> None:
+        app = socketio_app(CompatConfig(counters=counters))
+
+        @app.engineio_server.event
+        async def echo(sid: str, data: Any) -> Any:
+            return data
+
+        sid = await handshake(app)
+        await request(app, "POST", "40", sid=sid)
+        await request(app, "POST", '420["echo",1]', sid=sid)
+        await settled(lambda: counters.events.get("/") == 1)
+
+    asyncio.run(scenario())
+    assert counters.handlers == {}
 
 
 def test_sessions_are_counted_by_transport() -> None:
