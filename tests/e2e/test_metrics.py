@@ -162,3 +162,55 @@ def test_a_stalled_scraper_holds_up_neither_clients_nor_scrapes(
     finally:
         stalled.close()
         huge.close()
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("bus", ["ipc", "redis"])
+def test_bus_messages_and_lag_over_either_bus(
+    sockd: SockdLauncher,
+    source_addresses: SourceAddresses,
+    free_port: Any,
+    redis_server: str,
+    bus: str,
+) -> None:
+    metrics = free_port()
+    proc = sockd(
+        "--metrics",
+        f"127.0.0.1:{metrics}",
+        workers=2,
+        redis=redis_server if bus == "redis" else None,
+    )
+
+    def lag_of_every_slot() -> bool:
+        samples = scrape(metrics)
+        return all(("sockd_bus_lag_seconds", (("slot", s),)) in samples for s in ("0", "1"))
+
+    wait_until_sync(lag_of_every_slot, 20, "each slot's bus lag (one probe a second)")
+    before = scrape(metrics)
+
+    async def broadcasts() -> None:
+        clients = [Client(proc.port, ip, ["websocket"]) for ip in source_addresses(8)]
+        await gather_bounded((c.connect() for c in clients), 8)
+        for client in clients:
+            await client.call("join", "r")
+        for n in range(20):
+            await clients[n % len(clients)].call("broadcast", {"room": "r", "payload": n})
+        for client in clients:
+            await client.close()
+
+    asyncio.run(broadcasts())
+    wait_until_sync(
+        lambda: (
+            total(scrape(metrics), "sockd_bus_messages_total", direction="published")
+            >= total(before, "sockd_bus_messages_total", direction="published") + 20
+        ),
+        20,
+        "20 broadcasts published on the bus",
+    )
+    after = scrape(metrics)
+    assert total(after, "sockd_bus_messages_total", direction="received") > total(
+        before, "sockd_bus_messages_total", direction="received"
+    )
+    lags = [v for (name, _), v in after.items() if name == "sockd_bus_lag_seconds"]
+    assert len(lags) == 2 and all(0 <= lag < 5 for lag in lags), lags
+    print(f"\n{bus} bus lag per worker: {', '.join(f'{lag * 1000:.2f} ms' for lag in lags)}")

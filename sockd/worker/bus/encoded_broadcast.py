@@ -16,6 +16,7 @@ from typing import Any
 from engineio import packet as eio_packet
 from socketio.async_pubsub_manager import AsyncPubSubManager
 
+from sockd.worker.bus.bus_probe import PROBE, BusLag, probe
 from sockd.worker.hot_path.direct_emit import DirectEmit
 
 #: The key of a bus message that carries a broadcast's encoded Socket.IO packet.
@@ -39,6 +40,8 @@ class EncodedBroadcast(AsyncPubSubManager, DirectEmit):
     #: received, for the metrics.
     published: int = 0
     received: int = 0
+    #: The lag its probes show (bus_probe.py); made at the first probe.
+    probes: BusLag | None = None
 
     async def emit(  # type: ignore[override]
         self,
@@ -92,7 +95,9 @@ class EncodedBroadcast(AsyncPubSubManager, DirectEmit):
                 continue  # a copy: not counted again
             self.received += 1
             packet = message.get(PACKET_KEY)
-            if not isinstance(packet, str):
+            if packet is None and message.get("method") == PROBE:
+                self._lag().received(message)
+            elif not isinstance(packet, str):
                 yield message
             elif message.get("host_id") != self.host_id:  # a worker's own comes back on Redis
                 await self._deliver_encoded(packet, message)
@@ -100,6 +105,17 @@ class EncodedBroadcast(AsyncPubSubManager, DirectEmit):
     def _accepts(self, message: dict[str, Any]) -> bool:
         """Whether a received message is to be handled (a bus may drop copies here)."""
         return True
+
+    async def send_probe(self) -> None:
+        """Publish a lag probe (``sockd/worker/bus/bus_probe.py``)."""
+        message = probe(self.host_id)
+        self._lag().sent(message["at"])
+        await self._publish(message)
+
+    def _lag(self) -> BusLag:
+        if self.probes is None:
+            self.probes = BusLag(self.host_id)
+        return self.probes
 
     async def _deliver_encoded(self, packet: str, message: dict[str, Any]) -> None:
         try:

@@ -85,7 +85,13 @@ def bus_figures(manager: Any) -> dict[str, Any] | None:
     if not isinstance(manager, EncodedBroadcast):
         return None
     stats = manager.stats() if hasattr(manager, "stats") else {}
-    return {**stats, "published": manager.published, "received": manager.received}
+    lag = manager.probes.seconds() if manager.probes is not None else None
+    return {
+        **stats,
+        "published": manager.published,
+        "received": manager.received,
+        "lag_seconds": lag,
+    }
 
 
 class Counted(socketio.AsyncServer):

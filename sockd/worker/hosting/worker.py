@@ -17,6 +17,8 @@ from sockd.config.options import WorkerOptions
 from sockd.errors import UserError
 from sockd.logs import route_library_logs_to_root
 from sockd.wire.frames import Kind
+from sockd.worker.bus.bus_probe import Prober
+from sockd.worker.bus.encoded_broadcast import EncodedBroadcast
 from sockd.worker.bus.managers import MasterBusManager, redis_bus
 from sockd.worker.bus.redis_bus import RedisBus
 from sockd.worker.cluster import admin_ui
@@ -63,6 +65,7 @@ class Worker:
         self._intake: HandoffIntake
         self._draining = False
         self._counters = WorkerCounters(timing=options.cluster.metrics is not None)
+        self._prober = Prober()
 
     async def run(self) -> int:
         """Serve until drained; return the process exit code."""
@@ -196,6 +199,8 @@ class Worker:
         while True:
             self._link.send(Kind.HEARTBEAT)
             self._report_stats()
+            if isinstance(self._app.sio.manager, EncodedBroadcast):
+                self._prober.tick(self._app.sio.manager.send_probe)  # the bus's lag
             await asyncio.sleep(HEARTBEAT_INTERVAL)
 
     def _report_stats(self) -> None:
