@@ -146,7 +146,7 @@ class Arbiter:
         )
         control = ControlServer(self._title.instance.socket_path, handlers.handle)
         self._observer = Observer(
-            self._title.instance.title, table, self.dispatcher, lambda: self.acceptor.accepted,
+            self._title.instance.title, table, self.dispatcher, lambda: self.acceptor,
             lambda: self._keeper.stopping, self._reloader.results, lambda: self._live.current,
         )  # fmt: skip
         self._presence = Presence(

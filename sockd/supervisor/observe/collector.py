@@ -38,6 +38,8 @@ HELP = {
     "sockd_handoff_wait_seconds": "How long a connection waited in the master for its worker.",
     "sockd_handoff_queued_connections": "Connections waiting in the master for a worker now.",
     "sockd_dropped_connections": "Connections closed because no worker could take them in time.",
+    "sockd_refused_connections": "Connections the edge limits closed, by limit.",
+    "sockd_accept_paused": "1 while --max-pending holds accepting back, else 0.",
     "sockd_connections": "Client connections open in a slot's workers.",
     "sockd_engineio_sessions": "Engine.IO sessions open in a slot's workers, by transport.",
     "sockd_socketio_connects": "Socket.IO namespace connects accepted.",
@@ -86,7 +88,9 @@ class Sources:
     handoff_waits: Histogram
     queued: Callable[[], int]
     accepted: Callable[[], int]
+    holding_back: Callable[[], bool]
     dropped: Callable[[], int]
+    refused_per_address: Callable[[], int]
     reloads: Callable[[], Mapping[str, int]]
     healthy: Callable[[], bool]
 
@@ -118,6 +122,9 @@ class ClusterCollector(Collector):
         yield _histogram("sockd_handoff_wait_seconds", {(): src.handoff_waits})
         yield _gauge("sockd_handoff_queued_connections", {(): src.queued()})
         yield _counter("sockd_dropped_connections", {(): src.dropped()})
+        refused: Series = {("max_per_address",): src.refused_per_address()}
+        yield _counter("sockd_refused_connections", refused, ["reason"])
+        yield _gauge("sockd_accept_paused", {(): 1 if src.holding_back() else 0})
 
 
 def _states(workers: list[Worker], slot_count: int) -> dict[tuple[str, ...], float]:

@@ -23,8 +23,20 @@ class Routing(Protocol):
     dropped: int
     waits: Histogram
 
+    @property
+    def refused_per_address(self) -> int: ...
+
     def handed_off_by_slot(self) -> dict[int, int]: ...
     def queued(self) -> int: ...
+
+
+class Accepting(Protocol):
+    """The acceptor's figures."""
+
+    accepted: int
+
+    @property
+    def holding_back(self) -> bool: ...
 
 
 class Observer:
@@ -33,7 +45,7 @@ class Observer:
         title: str,
         table: SlotTable[Worker],
         routing: Routing,
-        accepted: Callable[[], int],
+        acceptor: Callable[[], Accepting],
         stopping: Callable[[], bool],
         reloads: Mapping[str, int],
         options: Callable[[], ClusterOptions],
@@ -61,8 +73,10 @@ class Observer:
             handed_off=routing.handed_off_by_slot,
             handoff_waits=routing.waits,
             queued=routing.queued,
-            accepted=accepted,
+            accepted=lambda: acceptor().accepted,
+            holding_back=lambda: acceptor().holding_back,
             dropped=lambda: routing.dropped,
+            refused_per_address=lambda: routing.refused_per_address,
             reloads=lambda: reloads,
             healthy=lambda: self.health.answer().healthy,
         )

@@ -137,6 +137,11 @@ class Acceptor:
             host, port = client_address(peer)
             self._keys.resolve(fd, Handoff(host, port))
 
+    @property
+    def holding_back(self) -> bool:
+        """At ``--max-pending``: not accepting until the master holds fewer."""
+        return self._at_cap
+
     def _hold_back(self) -> None:
         """At the cap: stop reading every listener until the master holds fewer."""
         self._at_cap = True

@@ -27,11 +27,14 @@ class AddressLimit:
         #: Open connections per client address, over every worker.
         self._open: Counter[str] = Counter()
         self._counted = CountedLog(log)
+        #: Connections closed over the limit (the metrics).
+        self.refused = 0
 
     def admit(self, host: str) -> bool:
         """Whether a new connection from ``host`` may go on; logs (counted) when not."""
         if self._open[host] < self.limit or self._exempt(host):
             return True
+        self.refused += 1
         self._counted.note(
             "over",
             logging.WARNING,

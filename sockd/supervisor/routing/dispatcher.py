@@ -106,6 +106,11 @@ class Dispatcher:
         self._disarm(route)
         route.channel = None
 
+    @property
+    def refused_per_address(self) -> int:
+        """Connections closed over ``--max-per-address``."""
+        return self._per_address.refused if self._per_address is not None else 0
+
     def handed_off_by_slot(self) -> dict[int, int]:
         return {slot: route.handed_off for slot, route in self._routes.items()}
 

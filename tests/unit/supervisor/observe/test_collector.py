@@ -30,6 +30,7 @@ def scrape(workers: list[FakeWorker], **overrides: Any) -> dict[str, Any]:
         title="t", workers=lambda: workers, slot_count=lambda: 3, ledger=ledger,
         handed_off=lambda: {0: 7, 1: 2}, handoff_waits=waits, queued=lambda: 1,
         accepted=lambda: 9, dropped=lambda: 0, reloads=lambda: {"ok": 2},
+        holding_back=lambda: False, refused_per_address=lambda: 3,
         healthy=lambda: True, **overrides,
     )  # fmt: skip
     text = generate_latest(metrics_registry(ClusterCollector(sources))).decode()
