@@ -73,6 +73,9 @@ class RedisBus(ClusterInbox):
         """Send one batch in one round trip, or raise."""
         raise NotImplementedError
 
+    def bus_up(self) -> bool:
+        return self._health.connected
+
     async def _publish(self, data: dict[str, Any]) -> None:
         self.published += 1
         number = self._sequences.next()
