@@ -3,7 +3,8 @@
 A thread asks ``/health`` every 20 ms and records each answer, so the tests see every
 transition: 503 until the (slow) app's worker is ready, 200 all through a reload of the
 only worker (its successor serves before it drains), 503 while the only worker restarts
-after a kill, and 503 from the moment a stop begins until the master is gone.
+after a kill, 503 from the moment a stop begins until the master is gone, and with
+``--redis`` 503 while Redis is away.
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ from typing import Any
 
 import pytest
 
+from tests.e2e.test_metrics import scrape, total
 from tests.harness import (
     Client,
+    RedisServer,
     SockdLauncher,
     SourceAddresses,
     run_sockd,
@@ -61,6 +64,10 @@ class Watcher:
                 self.answers.append(seen)
             self._stop.wait(0.02)
 
+    @property
+    def last(self) -> tuple[int, str] | None:
+        return self.answers[-1] if self.answers else None
+
     def stop(self) -> list[tuple[int, str] | None]:
         self._stop.set()
         self._thread.join(5)
@@ -86,10 +93,16 @@ def test_503_until_the_workers_are_ready_then_200(
     watch.append(watcher := Watcher(health))
     proc = sockd("--health", f"127.0.0.1:{health}", app=SLOW_APP, workers=2, wait_ready=False)
     proc.wait_ready(30)
-    wait_until_sync(lambda: watcher.answers[-1] == (200, "serving"), 5, "200 once ready")
+    wait_until_sync(lambda: watcher.last == (200, "serving"), 5, "200 once ready")
     answers = [a for a in watcher.stop() if a is not None]
     assert answers == [(503, "starting"), (200, "serving")], answers
-    assert ask(health) == (200, {"status": "serving", "ready_workers": 2, "workers": 2})
+    assert ask(health) == (
+        200,
+        {
+            "status": "serving", "ready_workers": 2, "workers": 2,
+            "bus": {"0": "connected", "1": "connected"},  # the master's bus is always there
+        },
+    )  # fmt: skip
 
 
 @pytest.mark.timeout(90)
@@ -138,3 +151,30 @@ def test_a_health_port_in_use_is_one_line(sockd: SockdLauncher, free_port: Any) 
         f"sockd: error: cannot listen on 127.0.0.1:{taken} for --health: Address already in use"
     ]
     assert blocker.proc.poll() is None
+
+
+@pytest.mark.timeout(90)
+def test_with_redis_unreachable_the_host_refuses_to_report_healthy(
+    sockd: SockdLauncher, free_port: Any, outage_redis: RedisServer, watch: list[Watcher]
+) -> None:
+    health, metrics = free_port(), free_port()
+    sockd(
+        "--health", f"127.0.0.1:{health}", "--metrics", f"127.0.0.1:{metrics}",
+        workers=2, redis=outage_redis.url,
+    )  # fmt: skip
+    watch.append(watcher := Watcher(health))
+    wait_until_sync(lambda: watcher.last == (200, "serving"), 20, "serving")
+    outage_redis.stop()
+    wait_until_sync(lambda: watcher.last == (503, "redis unreachable"), 30, "503")
+    answer = ask(health)
+    assert answer is not None and answer[1]["bus"] == {"0": "degraded", "1": "degraded"}
+    assert total(scrape(metrics), "sockd_bus_connected") == 0
+    outage_redis.start()
+    wait_until_sync(lambda: watcher.last == (200, "serving"), 30, "200 with Redis back")
+    wait_until_sync(
+        lambda: total(scrape(metrics), "sockd_bus_connected") == 2, 30, "both buses back"
+    )
+    answers = [a for a in watcher.stop() if a is not None]
+    # At boot the buses connect a moment after the workers are ready: 503 until then.
+    answers = answers[answers.index((200, "serving")) :]
+    assert answers == [(200, "serving"), (503, "redis unreachable"), (200, "serving")], answers
