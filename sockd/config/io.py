@@ -121,6 +121,42 @@ def redacted_url(url: str) -> str:
 
 
 @dataclass(frozen=True)
+class RecoverySettings:
+    """``[io.recovery]``: connection state recovery (Node's ``connectionStateRecovery``)."""
+
+    max_disconnection_duration: float | None = setting(
+        None,
+        check=checks.above(0),
+        help="Seconds a disconnected client may come back with its socket id, rooms, session "
+        "data and the packets it missed (Node's `maxDisconnectionDuration`, there in ms); "
+        "recovery is off when unset.",
+    )
+    skip_middlewares: bool = setting(
+        True,
+        help="A recovered socket skips the connection middleware and keeps its connection: "
+        "no disconnect hooks at the loss, once when the session ends for good.",
+    )
+    max_sessions: int = setting(
+        100_000,
+        check=checks.above(0),
+        help="Sessions kept for recovery at most (connected and disconnected); the oldest "
+        "disconnected one goes first.",
+    )
+    max_buffer_bytes: int = setting(
+        64 * 1024 * 1024,
+        check=checks.above(0),
+        help="Bytes of stored packets kept for recovery at most (the master's buffer; with "
+        "--redis, the stream's length bounds it); the oldest go first.",
+    )
+    max_missed_packets: int = setting(
+        10_000,
+        check=checks.above(0),
+        help="Packets one recovery may replay at most; a client that missed more gets a "
+        "fresh session.",
+    )
+
+
+@dataclass(frozen=True)
 class NamespaceSettings:
     """``[io.namespace."/ns"]``: the middleware of one namespace, by module name."""
 

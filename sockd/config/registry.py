@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any, Union
 
 from sockd.config.cluster import ClusterSettings
-from sockd.config.io import EngineIOSettings, NamespaceSettings, RedisSettings
+from sockd.config.io import EngineIOSettings, NamespaceSettings, RecoverySettings, RedisSettings
 from sockd.config.session import SessionSettings
 from sockd.config.setting import Setting, declared_settings, is_section
 
@@ -43,6 +43,7 @@ class IOSettings:
     init: EngineIOSettings = field(default_factory=EngineIOSettings)
     #: None unless a file has an ``[io.redis]`` table or a flag or variable sets one of it.
     redis: RedisSettings | None = None
+    recovery: RecoverySettings = field(default_factory=RecoverySettings)
     #: ``[io.namespace."/ns"]``, from files only (open-ended keys).
     namespace: Mapping[str, NamespaceSettings] = field(default_factory=dict)
     #: ``[io.middleware.NAME]``: each middleware factory's options, from files only.

@@ -32,6 +32,11 @@ class Kind(enum.IntEnum):
     # "transports", "counters"} (sockd/worker/hosting/counters.py)
     STATS = 6
     OPTIONS = 7  # master → worker, the first frame: JSON WorkerOptions (secrets stay off argv)
+    # Connection state recovery (sockd/wire/recovery.py): a stored packet to number, the
+    # numbered packet every worker delivers, and session notes and orders.
+    SEQUENCE = 8  # worker → master
+    SEQUENCED = 9  # master → worker
+    RECOVERY = 10  # both ways
     # Cluster requests (sockd.cluster), routed by the master: wire/cluster_frames.py.
     CLUSTER_REQUEST = 20  # both ways: a request, relayed to every other serving worker
     CLUSTER_SENT = 21  # master → requester: JSON {"id", "members": [[slot, pid], ...]}

@@ -45,6 +45,7 @@ def test_sections_sit_where_the_files_write_them() -> None:
         ("cluster", False),
         ("io.init", False),
         ("io.redis", True),
+        ("io.recovery", False),
         ("session", False),
     ]
 

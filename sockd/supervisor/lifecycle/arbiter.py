@@ -44,6 +44,7 @@ from sockd.supervisor.lifecycle.watcher import ChangeWatcher, DevWatcher
 from sockd.supervisor.lifecycle.worker_process import WorkerProcess
 from sockd.supervisor.lifecycle.worker_state import Worker
 from sockd.supervisor.observe.observer import Observer
+from sockd.supervisor.recovery.relay import RecoveryRelay
 from sockd.supervisor.routing import build_routing
 from sockd.supervisor.system.handover import HandoverLink
 from sockd.supervisor.system.listeners import Listeners
@@ -99,6 +100,8 @@ class Arbiter:
             queue_limit=options.queue_limit,
             sessions=lambda slot: self._keeper.sessions(slot),
         )
+        live = self._live = LiveOptions(options, table, lambda n: self._keeper.scale_to(n))
+        recovery = self._recovery = RecoveryRelay(lambda: table.live, lambda: live.current.settings)
         self._keeper = SlotKeeper(
             table,
             self._new_worker,
@@ -106,8 +109,9 @@ class Arbiter:
             graceful_timeout=self._graceful_timeout,
             on_booted=lambda: self._boot.booted(),
             on_fatal=self._on_fatal,
+            frame_handlers=recovery.handlers(),
+            on_exit=recovery.worker_gone,
         )
-        self._live = LiveOptions(options, table, self._keeper.scale_to)
         replacer = Replacer(
             is_current=lambda worker: table.current.get(worker.slot) is worker,
             spawn_successor=lambda slot: self._keeper.spawn(slot, incoming=True),
@@ -232,6 +236,7 @@ class Arbiter:
         self._watchdog.check(now)
         self._systemd.tick(now)
         self._sampler.tick(now)
+        self._recovery.tick(now)
         if self._dev is not None:
             self._dev.tick(now)
 

@@ -15,7 +15,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any, Protocol
 
 from sockd.supervisor.lifecycle.cluster_relay import ClusterRelay
@@ -55,7 +55,11 @@ class SlotKeeper:
         on_booted: Callable[[], None],
         on_fatal: Callable[[str], None],
         handover_grace: float = HANDOVER_GRACE,
+        frame_handlers: Mapping[Kind, FrameHandler] | None = None,
+        on_exit: Callable[[Worker], None] | None = None,
     ) -> None:
+        """``frame_handlers``: what to call for frame kinds other components own;
+        ``on_exit``: told of every worker that exited, before anything else reacts."""
         self.table = table
         self._new_worker = new_worker
         self._routes = routes
@@ -63,6 +67,8 @@ class SlotKeeper:
         self._on_booted = on_booted
         self._on_fatal = on_fatal
         self._handover_grace = handover_grace
+        self._frame_handlers = dict(frame_handlers or {})
+        self._on_exit = on_exit
         self._tasks: set[asyncio.Task[Any]] = set()
         #: Set once the master stops: nothing is started or restarted any more.
         self.stopping = False
@@ -131,6 +137,8 @@ class SlotKeeper:
             self._relay(worker, payload)
         elif kind in (Kind.CLUSTER_REQUEST, Kind.CLUSTER_ANSWER):
             self.cluster.on_frame(worker, kind, payload)
+        elif kind in self._frame_handlers:
+            self._frame_handlers[kind](worker, kind, payload)
 
     def _on_ready(self, worker: Worker) -> None:
         if worker.state is not WorkerState.STARTING or worker.handoff is None:
@@ -187,6 +195,8 @@ class SlotKeeper:
     def on_exit(self, worker: Worker, status: int) -> None:
         was = worker.state
         worker.reaped(status)
+        if self._on_exit is not None:
+            self._on_exit(worker)
         role = self.table.remove(worker)
         self.cluster.worker_gone(worker)
         slot = worker.slot

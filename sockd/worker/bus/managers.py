@@ -36,11 +36,15 @@ class MasterBusManager(EncodedBroadcast):
     def __init__(self, link: MasterLink, channel: str = "socketio") -> None:
         super().__init__(channel=channel)
         self._link = link
-        self._inbox: asyncio.Queue[bytes] = asyncio.Queue()
+        self._inbox: asyncio.Queue[tuple[Kind, bytes]] = asyncio.Queue()
 
-    def deliver(self, payload: bytes) -> None:
-        """A message another worker published, relayed by the master."""
-        self._inbox.put_nowait(payload)
+    def deliver(self, payload: bytes, kind: Kind = Kind.BUS) -> None:
+        """A message another worker published, relayed by the master (or, of another kind,
+        the master's own bus traffic: see :meth:`on_frame`)."""
+        self._inbox.put_nowait((kind, payload))
+
+    async def on_frame(self, kind: Kind, payload: bytes) -> None:
+        """A frame of another kind than BUS, handled in its place among the bus messages."""
 
     def stats(self) -> dict[str, Any]:
         """This bus's figures for ``sockd status``: the master's channel is always there."""
@@ -56,7 +60,11 @@ class MasterBusManager(EncodedBroadcast):
 
     async def _relayed(self) -> AsyncIterator[bytes]:
         while True:
-            yield await self._inbox.get()
+            kind, payload = await self._inbox.get()
+            if kind is Kind.BUS:
+                yield payload
+            else:
+                await self.on_frame(kind, payload)
 
 
 def redis_bus(url: str, settings: RedisSettings) -> RedisBus:

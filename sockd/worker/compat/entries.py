@@ -37,6 +37,7 @@ from sockd.worker.protocol.namespaces import InvalidNamespace
 from sockd.worker.protocol.polling import OkAnswer, SinglePoll
 from sockd.worker.protocol.request_checks import RequestChecks
 from sockd.worker.protocol.upgrade import NoPostAfterUpgrade, SingleUpgrade
+from sockd.worker.recovery.server import RecoveringServer
 
 #: The releases each library is tested with, lowest and newest (scripts/test.sh runs both).
 TESTED = {
@@ -49,6 +50,7 @@ _SERVER = "engineio.AsyncServer"
 _SOCKET = "engineio.async_socket.AsyncSocket"
 _SIO = "socketio.AsyncServer"
 _ADMIN = "socketio.async_admin.InstrumentedAsyncServer"
+_BASE = "socketio.base_manager.BaseManager"
 _SANSIO = "uvicorn.protocols.websockets.websockets_sansio_impl.WebSocketsSansIOProtocol"
 _HTTP = "uvicorn.protocols.http.httptools_impl.HttpToolsProtocol"
 _PROTOCOL_INIT = ("self", "config", "server_state", "app_state", "_loop")
@@ -256,6 +258,22 @@ ENTRIES: tuple[Entry, ...] = (
         "the default namespace's socket gets the id the app's generate_id made "
         "(app_model/generate_id.py)",
         "none: egg-socket.io's model",
+    ),
+    Entry(
+        f"{_SIO}._handle_connect",
+        RecoveringServer,
+        "connection state recovery: the pid in the CONNECT reply, a claimed session restored, "
+        "losses told from ends (recovery/server.py; its manager: recovery/manager.py)",
+        "connection state recovery in python-socketio (Node's connectionStateRecovery)",
+        needs=(
+            Need(f"{_SIO}._trigger_event", ("self", "event", "namespace", "args")),
+            Need(f"{_SIO}._send_packet", ("self", "eio_sid", "pkt")),
+            Need(f"{_SIO}._handle_eio_disconnect", ("self", "eio_sid", "reason")),
+            Need(f"{_SIO}.save_session", ("self", "sid", "session", "namespace")),
+            Need(f"{_BASE}.basic_enter_room", ("self", "sid", "namespace", "room", "eio_sid")),
+            Need(f"{_BASE}.basic_leave_room", ("self", "sid", "namespace", "room")),
+            Need(f"{_BASE}.basic_disconnect", ("self", "sid", "namespace", "kwargs")),
+        ),
     ),
     Entry(
         f"{_SIO}._handle_eio_message",

@@ -16,7 +16,8 @@ CLUSTER_KINDS = (Kind.CLUSTER_REQUEST, Kind.CLUSTER_SENT, Kind.CLUSTER_ANSWER, K
 
 
 class MasterLink(asyncio.Protocol):
-    """Sends lifecycle reports and bus messages; receives orders and bus messages.
+    """Sends lifecycle reports and bus messages; receives orders and bus messages (every
+    kind but DRAIN goes to ``on_bus``, with its kind).
 
     Losing this channel means the master is gone, and ``on_master_lost`` runs
     so the worker drains and exits instead of serving on as an orphan.
@@ -26,7 +27,7 @@ class MasterLink(asyncio.Protocol):
         self,
         *,
         on_drain: Callable[[float], None],
-        on_bus: Callable[[bytes], None],
+        on_bus: Callable[[Kind, bytes], None],
         on_master_lost: Callable[[], None],
     ) -> None:
         self._on_drain = on_drain
@@ -59,12 +60,13 @@ class MasterLink(asyncio.Protocol):
                 self._transport.abort()
             return
         for kind, payload in frames:
-            if kind is Kind.BUS:
-                self._on_bus(payload)
-            elif kind is Kind.DRAIN:
+            if kind is Kind.DRAIN:
                 self._on_drain(float(json.loads(payload)["timeout"]))
-            elif kind in CLUSTER_KINDS and self.on_cluster is not None:
-                self.on_cluster(kind, payload)
+            elif kind in CLUSTER_KINDS:
+                if self.on_cluster is not None:
+                    self.on_cluster(kind, payload)
+            else:  # bus traffic (recovery's too), in the order the master sent it
+                self._on_bus(kind, payload)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._transport = self._writer = None

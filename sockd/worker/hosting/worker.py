@@ -37,6 +37,7 @@ from sockd.worker.hosting.handoff_intake import HandoffIntake
 from sockd.worker.hosting.master_link import MasterLink
 from sockd.worker.hosting.sid_owner import SidOwnerGate
 from sockd.worker.hosting.uvicorn_adapter import UvicornHost
+from sockd.worker.recovery.master_bus import RecoveringMasterBus
 
 HEARTBEAT_INTERVAL = 1.0
 #: Drain bound when the master vanished: nobody will kill us, so be quick.
@@ -155,10 +156,13 @@ class Worker:
         self._host = host
 
     async def _install_bus(self, sio: socketio.AsyncServer) -> None:
+        recovery = self.options.settings.io.recovery.max_disconnection_duration is not None
         if type(sio.manager) is not socketio.AsyncManager:
             name = type(sio.manager).__name__
             self.log.info("app brings its own client manager %s", name)
             refuse(sio, f"the app brings its own client manager ({name}), not sockd's bus")
+            if recovery:
+                self.log.warning("connection state recovery is off: it needs sockd's bus")
             return
         url = self.options.redis_url
         redis = self.options.settings.io.redis
@@ -170,7 +174,8 @@ class Worker:
             manager = redis_bus(url, redis)
             transport = RedisTransport(manager, url, self.slot)
         else:
-            self._bus = manager = MasterBusManager(self._link)
+            bus = RecoveringMasterBus if recovery else MasterBusManager
+            self._bus = manager = bus(self._link)
         self._bus_figures = manager
         sio.manager = manager
         manager.set_server(sio)
@@ -180,9 +185,9 @@ class Worker:
         attach(sio, self._cluster)
         await transport.started()
 
-    def _on_bus(self, payload: bytes) -> None:
+    def _on_bus(self, kind: Kind, payload: bytes) -> None:
         if self._bus is not None:
-            self._bus.deliver(payload)
+            self._bus.deliver(payload, kind)
 
     def _receive_handoffs(self, host: UvicornHost) -> None:
         """Serve what the master handed over, or hand it back near the descriptor limit."""

@@ -1,0 +1,303 @@
+"""The client manager's side of recovery: stored packets go through the store, sessions are
+written through to it, and a CONNECT that names a session is put back in its place.
+
+A stored packet (an EVENT without callback, Node's rule) is not delivered where it is
+emitted: the store numbers it and every worker, this one included, delivers it when it
+comes back (:meth:`RecoveringManager.deliver_stored`), in the store's one order. Each
+recoverable socket is *tracked* (its private id, and the data last written through) from
+its CONNECT reply until it leaves; room changes and saved data of tracked sockets are
+written through, and its disconnect is a loss (the client may come back) or an end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, Protocol
+
+import socketio
+from engineio import packet as eio_packet
+from engineio.async_socket import AsyncSocket
+from socketio import packet
+
+from sockd.wire.recovery import unpack
+from sockd.worker.app_model.disconnect_reason import socketio_reason
+from sockd.worker.hot_path.direct_emit import DirectEmit
+from sockd.worker.hot_path.direct_write import DirectWrite
+from sockd.worker.protocol.closing import end_session
+from sockd.worker.recovery.attempts import Attempt, current_attempt, loss_reason
+from sockd.worker.recovery.store import Restored, Store
+
+log = logging.getLogger("sockd.recovery")
+
+#: Whether python-socketio registers a socket in ``pre_connect`` (5.17+; 5.16 in ``connect``).
+PRE_CONNECT = hasattr(socketio.AsyncManager, "pre_connect")
+#: Room names a stored packet's targeting can carry through JSON unchanged.
+ROOM_TYPES = (str, int)
+#: Sessions being ended for a takeover (tasks need a reference until done).
+_closing: set[asyncio.Task[None]] = set()
+
+
+class RecoveryListener(Protocol):
+    """What the app model hears of sessions that ended or moved away without a disconnect."""
+
+    def moved(self, sid: str) -> None: ...
+    def ended(
+        self, sid: str, reason: str, rooms: list[Any], data: Any, run_hooks: bool
+    ) -> None: ...
+
+
+@dataclass
+class Tracked:
+    pid: str
+    #: The data as last written through (JSON), so unchanged data is not sent again.
+    data: str
+
+
+class RecoveringManager(DirectEmit):
+    """Mixed in front of a bus manager; :meth:`use_store` turns it on."""
+
+    store: Store
+    #: Whether a store is in use (recovery is on).
+    recovers = False
+
+    def use_store(self, store: Store) -> None:
+        self.store = store
+        self.recovers = True
+        self._tracked: dict[tuple[str, str], Tracked] = {}
+        self.listeners: dict[str, RecoveryListener] = {}
+        self._unstorable_logged = False
+
+    # -- stored packets ----------------------------------------------------------------
+
+    async def emit(  # type: ignore[override]
+        self,
+        event: str,
+        data: Any,
+        namespace: str | None = None,
+        room: Any = None,
+        skip_sid: Any = None,
+        callback: Any = None,
+        to: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        namespace = namespace or "/"
+        stored = callback is None and not kwargs.get("ignore_queue")
+        if stored and self._sequence(event, data, namespace, to or room, skip_sid):
+            return
+        await super().emit(
+            event, data, namespace, room=room, skip_sid=skip_sid, callback=callback, to=to,
+            **kwargs,
+        )  # fmt: skip
+
+    def _sequence(self, event: str, data: Any, namespace: str, room: Any, skip: Any) -> bool:
+        rooms = None if room is None else list(room) if isinstance(room, list | tuple) else [room]
+        excluded = [] if skip is None else list(skip) if isinstance(skip, list) else [skip]
+        if not all(isinstance(r, ROOM_TYPES) for r in (*(rooms or ()), *excluded)):
+            if not self._unstorable_logged:
+                log.warning("recovery: rooms other than str and int are not stored (%r)", room)
+                self._unstorable_logged = True
+            return False
+        args = list(data) if isinstance(data, tuple) else [] if data is None else [data]
+        pkt = self.server.packet_class(packet.EVENT, namespace=namespace, data=[event, *args])
+        encoded = pkt.encode()
+        parts = encoded if isinstance(encoded, list) else [encoded]
+        self.store.sequence(namespace, rooms, excluded, parts[0], parts[1:])
+        return True
+
+    async def deliver_stored(self, payload: bytes) -> None:
+        """A numbered stored packet: deliver it to this worker's sockets it targets."""
+        header, blobs = unpack(payload)
+        self.store.position = header["o"]
+        namespace = header["n"]
+        if namespace in self.rooms:
+            await self._deliver(_packets(blobs), namespace, header["r"], header["x"])
+
+    # -- sessions ------------------------------------------------------------------------
+
+    async def restore(self, eio_sid: str, attempt: Attempt) -> None:
+        """Put back the session ``attempt`` claims, if the store still has it for this
+        client (then the attempt is marked recovered and carries the socket id)."""
+        claim, namespace = attempt.claim, attempt.namespace
+        if claim is None or self.sid_from_eio_sid(eio_sid, namespace) is not None:
+            return  # no claim, or a second CONNECT (python-socketio refuses it)
+        put_back = partial(self._put_back, eio_sid, attempt)
+        await self.store.restore(claim.pid, namespace, claim.offset, put_back)
+
+    def _put_back(self, eio_sid: str, attempt: Attempt, restored: Restored | None) -> str | None:
+        """Register the restored socket and write what it missed, in the bus's order."""
+        if restored is None:
+            return None
+        assert attempt.claim is not None
+        namespace, socket = attempt.namespace, self.server.eio.sockets.get(eio_sid)
+        if socket is None or socket.closed or self.sid_from_eio_sid(eio_sid, namespace):
+            self.store.lost(attempt.claim.pid, "transport close")  # gone meanwhile
+            return None
+        sid = restored.sid
+        if self.eio_sid_from_sid(sid, namespace) is not None:  # an older transport holds it
+            self.drop_silently(namespace, sid)
+        self.basic_enter_room(sid, namespace, None, eio_sid=eio_sid)
+        self.basic_enter_room(sid, namespace, sid, eio_sid=eio_sid)
+        if PRE_CONNECT:  # the library's pre-connected state, until its CONNECT reply
+            self.pending_connect.setdefault(namespace, []).append(sid)
+        for room in restored.rooms:
+            if room != sid and isinstance(room, ROOM_TYPES):
+                self.basic_enter_room(sid, namespace, room)
+        if isinstance(restored.data, dict):
+            socket.session[namespace] = restored.data
+        for payload in restored.missed:
+            _write(socket, _packets(unpack(payload)[1]))
+        attempt.pid, attempt.sid, attempt.recovered = attempt.claim.pid, sid, True
+        self._tracked[(namespace, sid)] = Tracked(attempt.pid, _encoded(restored.data))
+        return sid
+
+    async def pre_connect(self, eio_sid: str, namespace: str) -> str | None:
+        registered = self._registering(namespace)
+        return registered or await super().pre_connect(eio_sid, namespace)  # type: ignore[no-any-return]
+
+    async def connect(self, sid: str, namespace: str) -> Any:
+        if not PRE_CONNECT:  # python-socketio 5.16 registers here, with the Engine.IO sid
+            registered = self._registering(namespace)
+            if registered is not None:
+                return registered
+        return await super().connect(sid, namespace)
+
+    def _registering(self, namespace: str) -> str | None:
+        """The socket id of a CONNECT the library registers now: the restored one, or None
+        for a new socket (whose session starts here: it joins its rooms right now)."""
+        attempt = current_attempt(namespace)
+        if attempt is None:
+            return None
+        if attempt.recovered:
+            return attempt.sid
+        attempt.start = self.store.position
+        return None
+
+    def connected(self, sid: str, namespace: str, attempt: Attempt) -> None:
+        """The CONNECT reply leaves: a new session goes to the store."""
+        if (namespace, sid) in self._tracked:
+            return
+        data = self._data(sid, namespace)
+        rooms = [room for room in self.get_rooms(sid, namespace) if room is not None]
+        self.store.opened(attempt.pid, sid, namespace, rooms, data, attempt.start)
+        self._tracked[(namespace, sid)] = Tracked(attempt.pid, _encoded(data))
+
+    def data_changed(self, sid: str, namespace: str) -> None:
+        """Write the socket's saved data through if it changed since it was last."""
+        tracked = self._tracked.get((namespace, sid))
+        if tracked is None:
+            return
+        data = self._data(sid, namespace)
+        encoded = _encoded(data)
+        if encoded != tracked.data:
+            tracked.data = encoded
+            self.store.saved(tracked.pid, data)
+
+    def tracks(self, sid: str, namespace: str) -> bool:
+        return (namespace, sid) in self._tracked
+
+    def is_loss(self, sid: str, namespace: str) -> bool:
+        """Whether the disconnect of tracked socket ``sid`` under way is a recoverable loss."""
+        eio_sid = self.eio_sid_from_sid(sid, namespace)
+        return self.tracks(sid, namespace) and loss_reason(eio_sid) is not None
+
+    def _data(self, sid: str, namespace: str) -> Any:
+        eio_sid = self.eio_sid_from_sid(sid, namespace)
+        socket = self.server.eio.sockets.get(eio_sid) if eio_sid is not None else None
+        return _jsonable(socket.session.get(namespace, {}) if socket is not None else {})
+
+    def basic_enter_room(self, sid: str, namespace: str, room: Any, eio_sid: Any = None) -> None:
+        super().basic_enter_room(sid, namespace, room, eio_sid=eio_sid)
+        tracked = self._tracked.get((namespace, sid)) if room is not None else None
+        if tracked is not None and room != sid:
+            self.store.joined(tracked.pid, room)
+
+    def basic_leave_room(self, sid: str, namespace: str, room: Any) -> None:
+        super().basic_leave_room(sid, namespace, room)
+        tracked = self._tracked.get((namespace, sid)) if room is not None else None
+        if tracked is not None and room != sid:
+            self.store.left(tracked.pid, room)
+
+    def basic_disconnect(self, sid: str, namespace: str, **kwargs: Any) -> None:
+        tracked = self._tracked.pop((namespace, sid), None)
+        if tracked is not None:
+            reason = loss_reason(self.eio_sid_from_sid(sid, namespace))
+            if reason is None:
+                self.store.ended(tracked.pid)
+            else:
+                self.store.lost(tracked.pid, str(socketio_reason(reason, engine_open=False)))
+        super().basic_disconnect(sid, namespace, **kwargs)
+
+    def drop_silently(self, namespace: str, sid: str) -> None:
+        """The session went on elsewhere: forget its socket here without disconnect events
+        or store notes, and close its Engine.IO session if nothing else uses it."""
+        eio_sid = self.eio_sid_from_sid(sid, namespace)
+        self._tracked.pop((namespace, sid), None)
+        self.basic_disconnect(sid, namespace)
+        if eio_sid is None or not self.server.eio.sockets.get(eio_sid):
+            return
+        if not any(self.sid_from_eio_sid(eio_sid, ns) for ns in list(self.get_namespaces())):
+            task = asyncio.ensure_future(end_session(self.server.eio, eio_sid))
+            _closing.add(task)
+            task.add_done_callback(_closing.discard)
+
+    # -- orders and notices from the store --------------------------------------------------
+
+    def moved(self, namespace: str, sid: str) -> None:
+        """Session ``sid`` was restored on another worker."""
+        if self.eio_sid_from_sid(sid, namespace) is not None:
+            self.drop_silently(namespace, sid)
+        listener = self.listeners.get(namespace)
+        if listener is not None:
+            listener.moved(sid)
+
+    def session_ended(self, notice: dict[str, Any]) -> None:
+        """A lost session expired (or was refused), or ended elsewhere: tell the app."""
+        listener = self.listeners.get(notice.get("namespace", ""))
+        if listener is not None:
+            listener.ended(
+                notice["sid"], notice.get("reason") or "transport close",
+                notice.get("rooms") or [], notice.get("data"), bool(notice.get("hooks")),
+            )  # fmt: skip
+
+
+def _packets(blobs: list[bytes]) -> list[eio_packet.Packet]:
+    """The Engine.IO packets of a stored packet's text part and attachments."""
+    text, *attachments = blobs
+    return [
+        eio_packet.Packet(eio_packet.MESSAGE, text.decode()),
+        *(eio_packet.Packet(eio_packet.MESSAGE, blob) for blob in attachments),
+    ]
+
+
+def _write(socket: AsyncSocket, packets: list[eio_packet.Packet]) -> None:
+    """Put ``packets`` on a live session now, without awaiting (so nothing overtakes them)."""
+    now = asyncio.get_running_loop().time()
+    if not (isinstance(socket, DirectWrite) and socket.deliver_if_alive(packets, now)):
+        for pkt in packets:
+            socket.queue.put_nowait(pkt)
+
+
+def _jsonable(data: Any) -> Any:
+    """``data`` if JSON can carry it; else its items that JSON can carry."""
+    try:
+        json.dumps(data)
+        return data
+    except (TypeError, ValueError):
+        if not isinstance(data, dict):
+            return {}
+        kept = {}
+        for key, value in data.items():
+            try:
+                json.dumps({key: value})
+            except (TypeError, ValueError):
+                continue
+            kept[key] = value
+        return kept
+
+
+def _encoded(data: Any) -> str:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"))

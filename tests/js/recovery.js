@@ -1,0 +1,126 @@
+// Connection state recovery with the official Socket.IO client, across a disruption.
+//
+// Client A joins room "r"; client B joins it too and broadcasts `say` {n} to it every
+// INTERVAL_MS (the server broadcasts each as `said`). Once A has received a few, the script
+// prints {"event": "disrupt"} and the test disrupts A's connection (or, with MODE
+// "transport", A closes its own transport). B goes on broadcasting through the gap and
+// stops AFTER_RECOVERY messages after A is back; then the script prints one result line:
+// what A received (each n, in order), its socket id and `recovered` before and after, the
+// rooms the server has for it, and B's count.
+//
+// Usage: node recovery.js URL SOURCE_A SOURCE_B TRANSPORTS MODE
+//   MODE: transport (A closes its own transport) | external (the test disrupts)
+// Exits 0 once the result line is printed; 1 (with an error line) when something timed out.
+
+import http from "node:http";
+import { io } from "socket.io-client";
+
+const [url, sourceA, sourceB, transports, mode] = process.argv.slice(2);
+const INTERVAL_MS = 40;
+const BEFORE_DISRUPTION = 10;
+const AFTER_RECOVERY = 15;
+const OVERALL_MS = 45000;
+
+function client(localAddress, name) {
+  const agent = new http.Agent({ localAddress, keepAlive: true });
+  const socket = io(url, {
+    transports: transports.split(","),
+    agent,
+    reconnectionDelay: 100,
+    reconnectionDelayMax: 500,
+    timeout: 5000,
+    auth: { name },
+  });
+  return { socket, agent };
+}
+
+function print(line) {
+  process.stdout.write(JSON.stringify(line) + "\n");
+}
+
+function once(emitter, event) {
+  return new Promise((resolve) => emitter.once(event, resolve));
+}
+
+async function until(predicate, what, ms = 20000) {
+  const deadline = Date.now() + ms;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+const a = client(sourceA, "a");
+const b = client(sourceB, "b");
+const received = [];
+const offsets = [];
+const events = [];
+a.socket.on("said", (message, offset) => {
+  received.push(message.n);
+  offsets.push(offset);
+});
+a.socket.on("disconnect", (reason) => events.push({ disconnect: reason, at: Date.now() }));
+a.socket.on("connect", () =>
+  events.push({ connect: a.socket.id, recovered: a.socket.recovered, at: Date.now() }),
+);
+
+function finish(code, line) {
+  print(line);
+  for (const { socket, agent } of [a, b]) {
+    socket.disconnect();
+    agent.destroy();
+  }
+  process.exit(code);
+}
+
+setTimeout(() => finish(1, { error: `no result within ${OVERALL_MS} ms`, events }), OVERALL_MS).unref();
+
+async function main() {
+  for (const { socket } of [a, b]) {
+    if (!socket.connected) await once(socket, "connect");
+  }
+  const wanted = transports.split(",").at(-1);
+  if (a.socket.io.engine.transport.name !== wanted) await once(a.socket.io.engine, "upgrade");
+  const before = await a.socket.timeout(5000).emitWithAck("join", "r");
+  const beforeB = await b.socket.timeout(5000).emitWithAck("join", "r");
+  const idBefore = a.socket.id;
+
+  let sent = 0;
+  let stopAt = Infinity;
+  const sender = setInterval(() => {
+    if (sent >= stopAt) return;
+    sent += 1;
+    b.socket.emit("say", { room: "r", n: sent });
+  }, INTERVAL_MS);
+
+  await until(() => received.length >= BEFORE_DISRUPTION, "the first messages");
+  const connectsBefore = events.filter((e) => e.connect).length;
+  print({ event: "disrupt", a: before, b: beforeB });
+  if (mode === "transport") a.socket.io.engine.close();
+  await until(
+    () => events.filter((e) => e.connect).length > connectsBefore && a.socket.connected,
+    "A to reconnect",
+    30000,
+  );
+  stopAt = sent + AFTER_RECOVERY;
+  await until(() => sent >= stopAt, "B to send the rest");
+  clearInterval(sender);
+  await until(() => received.length >= stopAt || received.at(-1) === stopAt, "the last message", 15000)
+    .catch(() => {});
+  await new Promise((resolve) => setTimeout(resolve, 300)); // a duplicate would show by now
+  const after = await a.socket.timeout(5000).emitWithAck("whoami");
+  finish(0, {
+    event: "result",
+    sent,
+    received,
+    offsets,
+    idBefore,
+    idAfter: a.socket.id,
+    recovered: a.socket.recovered,
+    workerBefore: before.worker,
+    after,
+    events,
+  });
+}
+
+main().catch((err) => finish(1, { error: String(err && err.stack ? err.stack : err), events, received }));
