@@ -651,10 +651,11 @@ class Client:
         self.disconnects.append(reason[0] if reason else None)
         self.disconnected_at.append(time.time())
 
-    async def _on_news(self, payload: Any) -> None:
+    # ``_offset``: with connection state recovery on, a stored event's last argument.
+    async def _on_news(self, payload: Any, *_offset: Any) -> None:
         self.news.append(payload)
 
-    async def _on_message(self, payload: Any) -> None:
+    async def _on_message(self, payload: Any, *_offset: Any) -> None:
         self.messages.append(payload)
 
     async def _on_question(self, question: Any) -> dict[str, Any]:

@@ -18,6 +18,8 @@ app = socketio.ASGIApp(sio)
 
 connects: Counter[str] = Counter()
 disconnects: Counter[str] = Counter()
+#: Per socket id, each disconnect: whether sockd took it for a recoverable loss.
+losses: dict[str, list[bool]] = {}
 recovered: dict[str, bool] = {}
 auths: dict[str, Any] = {}
 
@@ -32,6 +34,14 @@ async def connect(sid: str, environ: dict[str, Any], auth: Any = None) -> None:
 @sio.event
 async def disconnect(sid: str, reason: Any = None) -> None:
     disconnects[sid] += 1
+    is_loss = getattr(sio.manager, "is_loss", None)
+    losses.setdefault(sid, []).append(bool(is_loss and is_loss(sid, "/")))
+
+
+@sio.event
+async def history(sid: str, other: str) -> list[bool]:
+    """Socket ``other``'s disconnects on this worker: True for each loss (not an end)."""
+    return losses.get(other, [])
 
 
 @sio.event

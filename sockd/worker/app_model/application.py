@@ -76,6 +76,7 @@ def build_application(root: Path, env: str, settings: Settings) -> tuple[Any, Ap
             ),
             routes=app.io.of(name).routes,
             sessions=sessions,
+            skip_middlewares=settings.io.recovery.skip_middlewares,
         ).bind(server)
 
     # Precedence: the Socket.IO path, then files of app/public/, then app/http.py, then 404.

@@ -68,6 +68,10 @@ class SocketHandle:
         self.server = server
         self.id = sid
         self.namespace = namespace
+        #: Whether connection state recovery restored this socket after a disconnection.
+        self.recovered = False
+        #: The rooms it was in when its session ended after a loss (its socket is gone).
+        self.final_rooms: list[Any] | None = None
 
     async def emit(self, event: str, *args: Any) -> None:
         await self.server.emit(event, _payload(args), to=self.id, namespace=self.namespace)
@@ -88,7 +92,9 @@ class SocketHandle:
         return RoomEmitter(self, room)
 
     @property
-    def rooms(self) -> list[str]:
+    def rooms(self) -> list[Any]:
+        if self.final_rooms is not None:
+            return list(self.final_rooms)
         return list(self.server.rooms(self.id, namespace=self.namespace))
 
     async def disconnect(self) -> None:

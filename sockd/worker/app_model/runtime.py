@@ -3,6 +3,12 @@
 Every error raised by app code is logged with the namespace, event and sid,
 and answered: a failed connection gets ``connect_error``; a failed event gets
 an ack ``{"error": message}`` when the client asked for one.
+
+With connection state recovery on, ``ctx.state`` is the socket's saved data (written
+through after the connection middleware and after each event), and with
+``skip_middlewares`` a recovered socket is one continuous connection: a loss runs no hooks
+and keeps the connection here (:class:`~.continuity.Continuity`), a recovery runs no
+middleware, and the hooks run once, when the session ends for good.
 """
 
 from __future__ import annotations
@@ -10,17 +16,20 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import socketio
 
 from sockd.worker.app_model.context import Context, Request, SocketHandle
+from sockd.worker.app_model.continuity import Connection, Continuity
 from sockd.worker.app_model.controller import Handler
 from sockd.worker.app_model.disconnect_reason import engine_session_open, socketio_reason
 from sockd.worker.app_model.middleware import Middleware, run_onion
 from sockd.worker.app_model.router import SYSTEM_EVENTS
 from sockd.worker.app_model.session import SessionReader
+from sockd.worker.recovery.attempts import current_attempt
+from sockd.worker.recovery.listeners import listen
+from sockd.worker.recovery.manager import RecoveringManager
 
 if TYPE_CHECKING:
     from sockd.worker.app_model.application import Application
@@ -33,13 +42,6 @@ CONNECT_TIMEOUT = 30.0
 UNWIND_TIMEOUT = 10.0
 
 
-@dataclass
-class Connection:
-    ctx: Context
-    closed: asyncio.Event = field(default_factory=asyncio.Event)
-    onion: asyncio.Task[Any] | None = None
-
-
 class NamespaceRuntime:
     def __init__(
         self,
@@ -50,6 +52,7 @@ class NamespaceRuntime:
         packet_middleware: Sequence[Middleware],
         routes: dict[str, Handler],
         sessions: SessionReader,
+        skip_middlewares: bool = True,
     ) -> None:
         self.app = app
         self.namespace = namespace
@@ -60,35 +63,56 @@ class NamespaceRuntime:
         self._connections: dict[str, Connection] = {}
         #: Sockets whose connection middleware is still deciding.
         self._handshakes: set[str] = set()
+        self._skip_middlewares = skip_middlewares
+        self.continuity = Continuity(self._connections, self._finish, self._context)
 
     def bind(self, server: socketio.AsyncServer) -> None:
+        listen(server, self.namespace, self.continuity)
         server.on("connect", self.on_connect, namespace=self.namespace)
         server.on("disconnect", self.on_disconnect, namespace=self.namespace)
         server.on("*", self.on_event, namespace=self.namespace)
 
     # -- connect and disconnect -------------------------------------------
 
+    def _recovery(self) -> RecoveringManager | None:
+        manager = getattr(self.app.io.server, "manager", None)
+        return manager if isinstance(manager, RecoveringManager) else None
+
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> bool | None:
+        attempt = current_attempt(self.namespace)
+        recovered = attempt is not None and attempt.recovered and attempt.sid == sid
+        if recovered and self._skip_middlewares:
+            await self.continuity.resume(sid, self._context(sid, environ, auth, {}))
+            return True
         if sid in self._connections or sid in self._handshakes:
             # python-socketio hands a client's EVENT named "connect" to this handler too
             # (its environ is whatever the client sent); a handshake's sid is new.
             return None
         self._handshakes.add(sid)
         try:
-            return await self._handshake(sid, environ, auth)
+            return await self._handshake(sid, environ, auth, recovered)
         finally:
             self._handshakes.discard(sid)
 
-    async def _handshake(self, sid: str, environ: dict[str, Any], auth: Any) -> bool:
+    def _context(self, sid: str, environ: dict[str, Any], auth: Any, state: Any) -> Context:
         request = Request.from_environ(environ)
-        ctx = Context(
+        return Context(
             app=self.app,
             socket=SocketHandle(self.app.io.server, sid, self.namespace),
             request=request,
             session=self._sessions.read(request.headers.get("cookie"), request.address),
-            state={},
+            state=state if isinstance(state, dict) else {},
             auth=auth,
         )
+
+    async def _handshake(
+        self, sid: str, environ: dict[str, Any], auth: Any, recovered: bool
+    ) -> bool:
+        server = self.app.io.server
+        # With recovery on, the state is the socket's saved data, which recovery restores.
+        state = await server.get_session(sid, self.namespace) if self._recovery() else {}
+        ctx = self._context(sid, environ, auth, state)
+        ctx.socket.recovered = recovered
         connection = Connection(ctx)
         accepted = asyncio.get_running_loop().create_future()
 
@@ -155,8 +179,17 @@ class NamespaceRuntime:
         connection = self._connections.pop(sid, None)
         if connection is None:
             return
+        recovery = self._recovery()
+        if self._skip_middlewares and recovery and recovery.is_loss(sid, self.namespace):
+            self.continuity.hold(sid, connection)  # the client may come back: no hooks yet
+            return
         reason = socketio_reason(reason, engine_session_open(server, sid, self.namespace))
-        for event in ("disconnecting", "disconnect"):
+        await self._finish(connection, reason, run_hooks=True)
+
+    async def _finish(self, connection: Connection, reason: Any, run_hooks: bool) -> None:
+        """The connection is over: its disconnect routes, then its middleware unwinds."""
+        sid = connection.ctx.socket.id
+        for event in ("disconnecting", "disconnect") if run_hooks else ():
             handler = self._routes.get(event)
             if handler is not None:
                 ctx = connection.ctx.for_packet([event, reason])
@@ -165,7 +198,8 @@ class NamespaceRuntime:
                 except Exception:
                     log.exception("namespace %s event %s sid %s failed", self.namespace, event, sid)
         connection.closed.set()
-        assert connection.onion is not None
+        if connection.onion is None:  # recovered here: its middleware ran elsewhere
+            return
         done, _ = await asyncio.wait({connection.onion}, timeout=UNWIND_TIMEOUT)
         if not done:
             connection.onion.cancel()
@@ -198,6 +232,10 @@ class NamespaceRuntime:
             log.exception("namespace %s event %s sid %s failed", self.namespace, event, sid)
             await self._route_error(ctx, error)
             return {"error": str(error) or type(error).__name__}
+        finally:
+            recovery = self._recovery()
+            if recovery is not None:  # ctx.state is the saved data: write it through
+                recovery.data_changed(sid, self.namespace)
         return result[0]
 
     async def _route_error(self, ctx: Context, error: Exception) -> None:

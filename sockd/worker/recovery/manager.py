@@ -16,7 +16,7 @@ import json
 import logging
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Protocol
+from typing import Any
 
 import socketio
 from engineio import packet as eio_packet
@@ -29,6 +29,7 @@ from sockd.worker.hot_path.direct_emit import DirectEmit
 from sockd.worker.hot_path.direct_write import DirectWrite
 from sockd.worker.protocol.closing import end_session
 from sockd.worker.recovery.attempts import Attempt, current_attempt, loss_reason
+from sockd.worker.recovery.listeners import listener_for
 from sockd.worker.recovery.store import Restored, Store
 
 log = logging.getLogger("sockd.recovery")
@@ -39,15 +40,6 @@ PRE_CONNECT = hasattr(socketio.AsyncManager, "pre_connect")
 ROOM_TYPES = (str, int)
 #: Sessions being ended for a takeover (tasks need a reference until done).
 _closing: set[asyncio.Task[None]] = set()
-
-
-class RecoveryListener(Protocol):
-    """What the app model hears of sessions that ended or moved away without a disconnect."""
-
-    def moved(self, sid: str) -> None: ...
-    def ended(
-        self, sid: str, reason: str, rooms: list[Any], data: Any, run_hooks: bool
-    ) -> None: ...
 
 
 @dataclass
@@ -68,7 +60,6 @@ class RecoveringManager(DirectEmit):
         self.store = store
         self.recovers = True
         self._tracked: dict[tuple[str, str], Tracked] = {}
-        self.listeners: dict[str, RecoveryListener] = {}
         self._unstorable_logged = False
 
     # -- stored packets ----------------------------------------------------------------
@@ -151,7 +142,7 @@ class RecoveringManager(DirectEmit):
         for payload in restored.missed:
             _write(socket, _packets(unpack(payload)[1]))
         attempt.pid, attempt.sid, attempt.recovered = attempt.claim.pid, sid, True
-        self._tracked[(namespace, sid)] = Tracked(attempt.pid, _encoded(restored.data))
+        self._tracked[(namespace, sid)] = Tracked(attempt.pid, _snapshot(restored.data)[1])
         return sid
 
     async def pre_connect(self, eio_sid: str, namespace: str) -> str | None:
@@ -180,18 +171,17 @@ class RecoveringManager(DirectEmit):
         """The CONNECT reply leaves: a new session goes to the store."""
         if (namespace, sid) in self._tracked:
             return
-        data = self._data(sid, namespace)
+        data, encoded = self._data(sid, namespace)
         rooms = [room for room in self.get_rooms(sid, namespace) if room is not None]
         self.store.opened(attempt.pid, sid, namespace, rooms, data, attempt.start)
-        self._tracked[(namespace, sid)] = Tracked(attempt.pid, _encoded(data))
+        self._tracked[(namespace, sid)] = Tracked(attempt.pid, encoded)
 
     def data_changed(self, sid: str, namespace: str) -> None:
         """Write the socket's saved data through if it changed since it was last."""
         tracked = self._tracked.get((namespace, sid))
         if tracked is None:
             return
-        data = self._data(sid, namespace)
-        encoded = _encoded(data)
+        data, encoded = self._data(sid, namespace)
         if encoded != tracked.data:
             tracked.data = encoded
             self.store.saved(tracked.pid, data)
@@ -204,10 +194,11 @@ class RecoveringManager(DirectEmit):
         eio_sid = self.eio_sid_from_sid(sid, namespace)
         return self.tracks(sid, namespace) and loss_reason(eio_sid) is not None
 
-    def _data(self, sid: str, namespace: str) -> Any:
+    def _data(self, sid: str, namespace: str) -> tuple[Any, str]:
+        """The socket's saved data as JSON can carry it, and its encoding."""
         eio_sid = self.eio_sid_from_sid(sid, namespace)
         socket = self.server.eio.sockets.get(eio_sid) if eio_sid is not None else None
-        return _jsonable(socket.session.get(namespace, {}) if socket is not None else {})
+        return _snapshot(socket.session.get(namespace, {}) if socket is not None else {})
 
     def basic_enter_room(self, sid: str, namespace: str, room: Any, eio_sid: Any = None) -> None:
         super().basic_enter_room(sid, namespace, room, eio_sid=eio_sid)
@@ -250,13 +241,13 @@ class RecoveringManager(DirectEmit):
         """Session ``sid`` was restored on another worker."""
         if self.eio_sid_from_sid(sid, namespace) is not None:
             self.drop_silently(namespace, sid)
-        listener = self.listeners.get(namespace)
+        listener = listener_for(self.server, namespace)
         if listener is not None:
             listener.moved(sid)
 
     def session_ended(self, notice: dict[str, Any]) -> None:
         """A lost session expired (or was refused), or ended elsewhere: tell the app."""
-        listener = self.listeners.get(notice.get("namespace", ""))
+        listener = listener_for(self.server, notice.get("namespace", ""))
         if listener is not None:
             listener.ended(
                 notice["sid"], notice.get("reason") or "transport close",
@@ -281,22 +272,19 @@ def _write(socket: AsyncSocket, packets: list[eio_packet.Packet]) -> None:
             socket.queue.put_nowait(pkt)
 
 
-def _jsonable(data: Any) -> Any:
-    """``data`` if JSON can carry it; else its items that JSON can carry."""
+def _snapshot(data: Any) -> tuple[Any, str]:
+    """``data`` as JSON can carry it (a dict keeps the items JSON can carry), and its text."""
     try:
-        json.dumps(data)
-        return data
+        return data, _encoded(data)
     except (TypeError, ValueError):
-        if not isinstance(data, dict):
-            return {}
         kept = {}
-        for key, value in data.items():
+        for key, value in data.items() if isinstance(data, dict) else ():
             try:
-                json.dumps({key: value})
+                _encoded({key: value})
             except (TypeError, ValueError):
                 continue
             kept[key] = value
-        return kept
+        return kept, _encoded(kept)
 
 
 def _encoded(data: Any) -> str:

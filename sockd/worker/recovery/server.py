@@ -13,6 +13,7 @@ recovers (the worker installs one when ``[io.recovery] max_disconnection_duratio
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import socketio
@@ -70,6 +71,11 @@ class RecoveringServer(socketio.AsyncServer):
         await super()._send_packet(eio_sid, pkt)
 
     async def _handle_eio_disconnect(self, eio_sid: str, reason: Any) -> None:
+        if reason == self.eio.reason.CLIENT_DISCONNECT and self._recovering() is not None:
+            # The client closed its Engine.IO session. python-socketio's client sends its
+            # DISCONNECTs just before, which the library handles in tasks of their own: let
+            # them run first, so a client that left is not taken for one that may come back.
+            await asyncio.sleep(0)
         token = losing(eio_sid, reason)
         try:
             await super()._handle_eio_disconnect(eio_sid, reason)
