@@ -37,7 +37,7 @@ async def grow(sid: str, megabytes: int) -> int:
     return os.getpid()
 
 
-async def _plain_http(scope: dict[str, Any], receive: Any, send: Any) -> None:
+async def plain_http(scope: dict[str, Any], receive: Any, send: Any) -> None:
     """Everything that is not Socket.IO: ``GET /pid``, and the lifespan events."""
     if scope["type"] == "lifespan":
         while True:
@@ -56,4 +56,4 @@ async def _plain_http(scope: dict[str, Any], receive: Any, send: Any) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-app = socketio.ASGIApp(sio, other_asgi_app=_plain_http)
+app = socketio.ASGIApp(sio, other_asgi_app=plain_http)

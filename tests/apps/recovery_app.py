@@ -13,8 +13,11 @@ from typing import Any
 
 import socketio
 
+from tests.apps.ops_app import plain_http
+
 sio = socketio.AsyncServer(async_mode="asgi")
-app = socketio.ASGIApp(sio)
+#: ``GET /pid`` answers with the worker's pid, as in the operations tests.
+app = socketio.ASGIApp(sio, other_asgi_app=plain_http)
 
 connects: Counter[str] = Counter()
 disconnects: Counter[str] = Counter()

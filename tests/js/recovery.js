@@ -1,12 +1,12 @@
 // Connection state recovery with the official Socket.IO client, across a disruption.
 //
 // Client A joins room "r"; client B joins it too and broadcasts `say` {n} to it every
-// INTERVAL_MS (the server broadcasts each as `said`). Once A has received a few, the script
+// INTERVAL_MS, one at a time (the server broadcasts each as `said` and acks). Once A has received a few, the script
 // prints {"event": "disrupt"} and the test disrupts A's connection (or, with MODE
 // "transport", A closes its own transport). B goes on broadcasting through the gap and
 // stops AFTER_RECOVERY messages after A is back; then the script prints one result line:
-// what A received (each n, in order), its socket id and `recovered` before and after, the
-// rooms the server has for it, and B's count.
+// what A received (each n, in order, and when B sent it), its socket id and `recovered`
+// before and after, its connects and disconnects, what the server has for it, B's count.
 //
 // Usage: node recovery.js URL SOURCE_A SOURCE_B TRANSPORTS MODE
 //   MODE: transport (A closes its own transport) | external (the test disrupts)
@@ -53,10 +53,12 @@ async function until(predicate, what, ms = 20000) {
 const a = client(sourceA, "a");
 const b = client(sourceB, "b");
 const received = [];
+const sentAt = [];
 const offsets = [];
 const events = [];
 a.socket.on("said", (message, offset) => {
   received.push(message.n);
+  sentAt.push(message.at);
   offsets.push(offset);
 });
 a.socket.on("disconnect", (reason) => events.push({ disconnect: reason, at: Date.now() }));
@@ -85,13 +87,25 @@ async function main() {
   const beforeB = await b.socket.timeout(5000).emitWithAck("join", "r");
   const idBefore = a.socket.id;
 
+  // B sends one message at a time and waits for its ack: a message whose ack never came
+  // (B's own connection was disrupted too) may or may not have been broadcast, and is not
+  // sent again (a resend could be a duplicate of B's making, not the server's).
   let sent = 0;
   let stopAt = Infinity;
-  const sender = setInterval(() => {
-    if (sent >= stopAt) return;
-    sent += 1;
-    b.socket.emit("say", { room: "r", n: sent });
-  }, INTERVAL_MS);
+  const confirmed = [];
+  const sender = (async () => {
+    while (sent < stopAt) {
+      sent += 1;
+      const n = sent;
+      try {
+        await b.socket.timeout(3000).emitWithAck("say", { room: "r", n, at: Date.now() });
+        confirmed.push(n);
+      } catch (error) {
+        if (!b.socket.connected) await once(b.socket, "connect");
+      }
+      await new Promise((resolve) => setTimeout(resolve, INTERVAL_MS));
+    }
+  })();
 
   await until(() => received.length >= BEFORE_DISRUPTION, "the first messages");
   const connectsBefore = events.filter((e) => e.connect).length;
@@ -103,16 +117,16 @@ async function main() {
     30000,
   );
   stopAt = sent + AFTER_RECOVERY;
-  await until(() => sent >= stopAt, "B to send the rest");
-  clearInterval(sender);
-  await until(() => received.length >= stopAt || received.at(-1) === stopAt, "the last message", 15000)
-    .catch(() => {});
+  await sender;
+  await until(() => received.at(-1) === stopAt, "the last message", 15000).catch(() => {});
   await new Promise((resolve) => setTimeout(resolve, 300)); // a duplicate would show by now
   const after = await a.socket.timeout(5000).emitWithAck("whoami");
   finish(0, {
     event: "result",
     sent,
+    confirmed,
     received,
+    sentAt,
     offsets,
     idBefore,
     idAfter: a.socket.id,
