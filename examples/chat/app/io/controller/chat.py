@@ -65,6 +65,10 @@ class ChatController(Controller):
         )
         return True
 
+    async def where(self) -> dict[str, Any]:
+        """``where()``: the worker this socket is on (a recovered page asks: it did not join)."""
+        return {"id": self.ctx.socket.id, "worker": os.getpid(), "at": now_ms()}
+
     async def disconnecting(self) -> None:
         """Tell the rooms this socket was in that it left, and why (Socket.IO's reason)."""
         reason = self.ctx.args[0] if self.ctx.args else None
