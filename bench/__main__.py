@@ -22,7 +22,7 @@ from typing import Any
 
 from bench import node_deps, report
 from bench.budget import FULL, QUICK
-from bench.suite import SCENARIOS, make_systems, run
+from bench.suite import DEFAULT_SCENARIOS, SCENARIOS, make_systems, run
 from bench.systems import nginx_available
 from bench.targets import issue_targets
 
@@ -36,6 +36,11 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--systems", help="comma-separated subset of the system names")
     parser.add_argument("--no-nginx", action="store_true", help="skip the nginx baseline")
     parser.add_argument("--no-node", action="store_true", help="skip the Node cluster baseline")
+    parser.add_argument(
+        "--recovery",
+        action="store_true",
+        help="also sockd-N-ipc-recovery: connection state recovery on (a 120 s window)",
+    )
     parser.add_argument(
         "--no-deflate", action="store_true", help="clients do not offer permessage-deflate"
     )
@@ -112,10 +117,10 @@ def _main(argv: list[str] | None) -> int:
     if with_node and (why := node_deps.ensure_packages()):
         notes.append(f"the Node cluster baseline is SKIPPED: {why}")
         with_node = False
-    systems = make_systems(args.workers, with_nginx, with_node)
+    systems = make_systems(args.workers, with_nginx, with_node, args.recovery)
     if wanted is not None:
         systems = [s for s in systems if s.name in wanted]
-    names = args.scenarios.split(",") if args.scenarios else list(SCENARIOS)
+    names = args.scenarios.split(",") if args.scenarios else DEFAULT_SCENARIOS
     unknown = [n for n in names if n not in SCENARIOS]
     if unknown or not systems:
         print(f"bench: error: unknown scenario {unknown} or no system selected")

@@ -22,7 +22,7 @@ import uvloop
 
 from bench.budget import Budget
 from bench.procs import StartError
-from bench.scenarios import echo, fanout, idle, polling, rooms, storm
+from bench.scenarios import echo, fanout, idle, lost, polling, rooms, storm
 from bench.scenarios.base import Scenario
 from bench.systems import Nginx, NodeCluster, Sockd, System, Uvicorn
 
@@ -35,14 +35,18 @@ SCENARIOS: dict[str, Scenario] = {
         echo.SCENARIO,
         fanout.SCENARIO,
         rooms.SCENARIO,
+        lost.SCENARIO,
     )
 }
+#: Scenarios a run has unless ``--scenarios`` names others (``lost`` measures recovery).
+DEFAULT_SCENARIOS = [name for name in SCENARIOS if name != lost.NAME]
 #: Bound on one scenario's run, on top of its own bounds (a hung run must not hang the suite).
 RUN_TIMEOUT = 240.0
 
 
-def make_systems(workers: int, nginx: bool, node: bool) -> list[System]:
-    """The baselines and sockd, all with the same N (sockd-1 only for the master overhead)."""
+def make_systems(workers: int, nginx: bool, node: bool, recovery: bool = False) -> list[System]:
+    """The baselines and sockd, all with the same N (sockd-1 only for the master overhead);
+    ``recovery``: sockd over IPC with connection state recovery on, too."""
     systems: list[System] = [Uvicorn(), Sockd(1, redis=False, only=frozenset({"storm"}))]
     if nginx:
         systems.append(Nginx(workers))
@@ -51,6 +55,8 @@ def make_systems(workers: int, nginx: bool, node: bool) -> list[System]:
     systems += [Sockd(workers, redis=False), Sockd(workers, redis=True)]
     # Metrics on and scraped: the echo scenario, for their cost (issue 17's target).
     systems.append(Sockd(workers, redis=False, only=frozenset({"echo"}), metrics=True))
+    if recovery:
+        systems.append(Sockd(workers, redis=False, recovery=True))
     return systems
 
 

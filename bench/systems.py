@@ -114,9 +114,14 @@ class Uvicorn(System):
             yield Running(self.name, port, [], [server], [server])
 
 
+#: The recovery window of the ``-recovery`` systems (Node's example's two minutes).
+RECOVERY_WINDOW = "120"
+
+
 class Sockd(System):
     """``sockd start bench.app:sio --workers N --sticky`` over its IPC bus or Redis, with
-    ``--metrics`` scraped every second if ``metrics``."""
+    ``--metrics`` scraped every second if ``metrics``, with connection state recovery on
+    for ``sockd-N-BUS-recovery``."""
 
     def __init__(
         self,
@@ -124,15 +129,19 @@ class Sockd(System):
         redis: bool,
         only: frozenset[str] | None = None,
         metrics: bool = False,
+        recovery: bool = False,
     ) -> None:
         self.workers = workers
         self.redis = redis
         self.only = only
         self.metrics = metrics
+        self.recovery = recovery
         bus = "redis" if redis else "ipc"
         self.name = "sockd-1" if workers == 1 and not redis else f"sockd-{workers}-{bus}"
         if metrics:
             self.name += "-metrics"
+        if recovery:
+            self.name += "-recovery"
 
     @contextlib.contextmanager
     def run(self, tmp: Path) -> Iterator[Running]:
@@ -151,7 +160,8 @@ class Sockd(System):
                 "--sticky", "--host", "127.0.0.1", "--port", str(port), "--log-level", "info",
                 "--graceful-timeout", "1", *extra,
             )  # fmt: skip
-            process = group.spawn(command, log)
+            env = {"SOCKD_IO_RECOVERY_MAX_DISCONNECTION_DURATION": RECOVERY_WINDOW}
+            process = group.spawn(command, log, env if self.recovery else None)
 
             def ready() -> bool:
                 return "master ready" in log.read_text(errors="replace")
