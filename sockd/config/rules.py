@@ -137,6 +137,18 @@ def _app_layout_only(facts: Facts) -> None:
             raise ConfigError(f"[io.{table}] in the config files {because}")
 
 
+def _recovery_needs_one_order(facts: Facts) -> None:
+    redis = facts.settings.io.redis
+    if facts.value("io.recovery.max_disconnection_duration") is None or redis is None:
+        return
+    if redis.bus == "pubsub":
+        raise ConfigError(
+            f"{facts.written('io.recovery.max_disconnection_duration')} needs "
+            f'[io.redis] bus = "streams" ({facts.written("io.redis.bus")}): recovery '
+            "numbers stored packets in the stream's one order, which pub/sub does not have"
+        )
+
+
 RULES: tuple[Callable[[Facts], None], ...] = (
     _trusted_proxies_for_headers,
     _tls_hides_the_request,
@@ -144,4 +156,5 @@ RULES: tuple[Callable[[Facts], None], ...] = (
     _daemon_needs_a_log_file,
     _session_secret,
     _app_layout_only,
+    _recovery_needs_one_order,
 )

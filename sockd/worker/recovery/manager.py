@@ -15,20 +15,15 @@ import asyncio
 import json
 import logging
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 import socketio
-from engineio import packet as eio_packet
-from engineio.async_socket import AsyncSocket
 from socketio import packet
 
-from sockd.wire.recovery import unpack
 from sockd.worker.app_model.disconnect_reason import socketio_reason
-from sockd.worker.hot_path.direct_emit import DirectEmit
-from sockd.worker.hot_path.direct_write import DirectWrite
 from sockd.worker.protocol.closing import end_session
 from sockd.worker.recovery.attempts import Attempt, current_attempt, loss_reason
+from sockd.worker.recovery.delivery import NumberedDelivery, Order, Packets
 from sockd.worker.recovery.listeners import listener_for
 from sockd.worker.recovery.store import Restored, Store
 
@@ -49,7 +44,7 @@ class Tracked:
     data: str
 
 
-class RecoveringManager(DirectEmit):
+class RecoveringManager(NumberedDelivery):
     """Mixed in front of a bus manager; :meth:`use_store` turns it on."""
 
     store: Store
@@ -59,6 +54,7 @@ class RecoveringManager(DirectEmit):
     def use_store(self, store: Store) -> None:
         self.store = store
         self.recovers = True
+        self.setup_delivery()
         self._tracked: dict[tuple[str, str], Tracked] = {}
         self._unstorable_logged = False
 
@@ -99,14 +95,6 @@ class RecoveringManager(DirectEmit):
         self.store.sequence(namespace, rooms, excluded, parts[0], parts[1:])
         return True
 
-    async def deliver_stored(self, payload: bytes) -> None:
-        """A numbered stored packet: deliver it to this worker's sockets it targets."""
-        header, blobs = unpack(payload)
-        self.store.position = header["o"]
-        namespace = header["n"]
-        if namespace in self.rooms:
-            await self._deliver(_packets(blobs), namespace, header["r"], header["x"])
-
     # -- sessions ------------------------------------------------------------------------
 
     async def restore(self, eio_sid: str, attempt: Attempt) -> None:
@@ -115,13 +103,12 @@ class RecoveringManager(DirectEmit):
         claim, namespace = attempt.claim, attempt.namespace
         if claim is None or self.sid_from_eio_sid(eio_sid, namespace) is not None:
             return  # no claim, or a second CONNECT (python-socketio refuses it)
-        put_back = partial(self._put_back, eio_sid, attempt)
-        await self.store.restore(claim.pid, namespace, claim.offset, put_back)
+        await self.store.restore(
+            claim.pid, namespace, claim.offset, _PutBack(self, eio_sid, attempt)
+        )
 
-    def _put_back(self, eio_sid: str, attempt: Attempt, restored: Restored | None) -> str | None:
-        """Register the restored socket and write what it missed, in the bus's order."""
-        if restored is None:
-            return None
+    def register_restored(self, eio_sid: str, attempt: Attempt, restored: Restored) -> str | None:
+        """Register the restored socket with its rooms and data, its live packets held."""
         assert attempt.claim is not None
         namespace, socket = attempt.namespace, self.server.eio.sockets.get(eio_sid)
         if socket is None or socket.closed or self.sid_from_eio_sid(eio_sid, namespace):
@@ -139,8 +126,7 @@ class RecoveringManager(DirectEmit):
                 self.basic_enter_room(sid, namespace, room)
         if isinstance(restored.data, dict):
             socket.session[namespace] = restored.data
-        for payload in restored.missed:
-            _write(socket, _packets(unpack(payload)[1]))
+        self.start_restoring(namespace, sid)
         attempt.pid, attempt.sid, attempt.recovered = attempt.claim.pid, sid, True
         self._tracked[(namespace, sid)] = Tracked(attempt.pid, _snapshot(restored.data)[1])
         return sid
@@ -213,6 +199,7 @@ class RecoveringManager(DirectEmit):
             self.store.left(tracked.pid, room)
 
     def basic_disconnect(self, sid: str, namespace: str, **kwargs: Any) -> None:
+        self.forget_restoring(namespace, sid)
         tracked = self._tracked.pop((namespace, sid), None)
         if tracked is not None:
             reason = loss_reason(self.eio_sid_from_sid(sid, namespace))
@@ -255,23 +242,6 @@ class RecoveringManager(DirectEmit):
             )  # fmt: skip
 
 
-def _packets(blobs: list[bytes]) -> list[eio_packet.Packet]:
-    """The Engine.IO packets of a stored packet's text part and attachments."""
-    text, *attachments = blobs
-    return [
-        eio_packet.Packet(eio_packet.MESSAGE, text.decode()),
-        *(eio_packet.Packet(eio_packet.MESSAGE, blob) for blob in attachments),
-    ]
-
-
-def _write(socket: AsyncSocket, packets: list[eio_packet.Packet]) -> None:
-    """Put ``packets`` on a live session now, without awaiting (so nothing overtakes them)."""
-    now = asyncio.get_running_loop().time()
-    if not (isinstance(socket, DirectWrite) and socket.deliver_if_alive(packets, now)):
-        for pkt in packets:
-            socket.queue.put_nowait(pkt)
-
-
 def _snapshot(data: Any) -> tuple[Any, str]:
     """``data`` as JSON can carry it (a dict keeps the items JSON can carry), and its text."""
     try:
@@ -289,3 +259,20 @@ def _snapshot(data: Any) -> tuple[Any, str]:
 
 def _encoded(data: Any) -> str:
     return json.dumps(data, sort_keys=True, separators=(",", ":"))
+
+
+class _PutBack:
+    """One CONNECT's restore, as the store drives it (:class:`~.store.PutBack`)."""
+
+    def __init__(self, manager: RecoveringManager, eio_sid: str, attempt: Attempt) -> None:
+        self._manager = manager
+        self._eio_sid = eio_sid
+        self._attempt = attempt
+
+    def register(self, restored: Restored) -> str | None:
+        return self._manager.register_restored(self._eio_sid, self._attempt, restored)
+
+    def finish(self, missed: list[Packets], position: Order | None) -> None:
+        sid = self._attempt.sid
+        assert sid is not None
+        self._manager.finish_restoring(self._attempt.namespace, sid, missed, position)

@@ -6,6 +6,7 @@ from sockd.wire.frames import Kind
 from sockd.wire.recovery import unpack
 from sockd.worker.bus.managers import MasterBusManager
 from sockd.worker.hosting.master_link import MasterLink
+from sockd.worker.recovery.delivery import packets_of
 from sockd.worker.recovery.manager import RecoveringManager
 from sockd.worker.recovery.master_store import MasterStore
 
@@ -20,7 +21,11 @@ class RecoveringMasterBus(RecoveringManager, MasterBusManager):
 
     async def on_frame(self, kind: Kind, payload: bytes) -> None:
         if kind is Kind.SEQUENCED:
-            await self.deliver_stored(payload)
+            header, (text, *attachments) = unpack(payload)
+            self._store.position = offset = header["o"]
+            packets = packets_of(text, attachments)
+            order = self._store.order(offset)
+            await self.deliver_numbered(order, packets, header["n"], header["r"], header["x"])
         elif kind is Kind.RECOVERY:
             header, blobs = unpack(payload)
             op = header.get("op")

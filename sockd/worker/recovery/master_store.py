@@ -15,8 +15,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from sockd.wire.frames import Kind
-from sockd.wire.recovery import note, stored_packet
-from sockd.worker.recovery.store import Apply, Restored
+from sockd.wire.recovery import note, stored_packet, unpack
+from sockd.worker.recovery.delivery import Order, Packets, packets_of
+from sockd.worker.recovery.store import PutBack, Restored
 
 log = logging.getLogger("sockd.recovery")
 
@@ -32,7 +33,7 @@ class MasterStore:
         self._send = send
         self._timeout = timeout
         self._ids = itertools.count(1)
-        self._pending: dict[int, tuple[Apply, asyncio.Future[str | None]]] = {}
+        self._pending: dict[int, tuple[PutBack, asyncio.Future[str | None]]] = {}
 
     def sequence(
         self,
@@ -66,11 +67,11 @@ class MasterStore:
         self._note("end", pid=pid)
 
     async def restore(
-        self, pid: str, namespace: str, offset: str | None, apply: Apply
+        self, pid: str, namespace: str, offset: str | None, target: PutBack
     ) -> str | None:
         request = next(self._ids)
         answered: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
-        self._pending[request] = (apply, answered)
+        self._pending[request] = (target, answered)
         self._note("restore", id=request, pid=pid, namespace=namespace, offset=offset)
         try:
             return await asyncio.wait_for(asyncio.shield(answered), self._timeout)
@@ -82,26 +83,38 @@ class MasterStore:
             self._pending.pop(request, None)
 
     def answered(self, header: dict[str, Any], missed: list[bytes]) -> None:
-        """The master's answer to a restore, in its place among the numbered packets."""
+        """The master's answer to a restore, in its place among the numbered packets: the
+        socket is registered and what it missed written in this one step."""
         pending = self._pending.pop(header.get("id", 0), None)
-        restored = None
-        if not header.get("refused"):
-            restored = Restored(header["sid"], header["rooms"], header.get("data"), missed,
-                                bool(header.get("takeover")))  # fmt: skip
+        refused = bool(header.get("refused"))
         if pending is None:
-            if restored is not None:  # the CONNECT gave up waiting: the session stays lost
+            if not refused:  # the CONNECT gave up waiting: the session stays lost
                 self.lost(header["pid"], "transport close")
             return
-        apply, answered = pending
-        try:
-            result = apply(restored)
-        except Exception:
-            log.exception("recovery: putting session back failed")
-            result = None
-            if restored is not None:
+        target, answered = pending
+        sid = None
+        if not refused:
+            restored = Restored(header["sid"], header["rooms"], header.get("data"))
+            try:
+                sid = target.register(restored)
+                if sid is not None:
+                    target.finish([_packets(payload) for payload in missed], None)
+            except Exception:
+                log.exception("recovery: putting session back failed")
                 self.lost(header["pid"], "transport close")
+                sid = None
         if not answered.done():
-            answered.set_result(result)
+            answered.set_result(sid)
+
+    @staticmethod
+    def order(offset: str) -> Order:
+        return (int(offset.rpartition("-")[2]),)
 
     def _note(self, op: str, **fields: Any) -> None:
         self._send(Kind.RECOVERY, note(op, **fields))
+
+
+def _packets(payload: bytes) -> Packets:
+    """The Engine.IO packets of a SEQUENCED payload."""
+    _, (text, *attachments) = unpack(payload)
+    return packets_of(text, attachments)

@@ -7,27 +7,32 @@ nothing more, so the store must already know what it had.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
+
+from sockd.worker.recovery.delivery import Order, Packets
 
 
 @dataclass
 class Restored:
-    """A session the store gave back: its socket id, rooms, data, and what it missed."""
+    """A session the store gave back: its socket id, rooms and data."""
 
     sid: str
     rooms: list[Any]
     data: Any
-    #: The SEQUENCED payloads it missed, in order.
-    missed: list[bytes] = field(default_factory=list)
-    #: Its socket is still held on this worker by an older transport: drop that one.
-    takeover: bool = False
 
 
-#: Applied in the order of the bus's deliveries (see :meth:`Store.restore`); returns the
-#: socket id registered, or None if the session could not be put back here after all.
-Apply = Callable[[Restored | None], str | None]
+class PutBack(Protocol):
+    """The worker's side of one restore (the manager, for one CONNECT)."""
+
+    def register(self, restored: Restored) -> str | None:
+        """Register the socket with its rooms and data, its live packets held back from
+        now; its socket id, or None if it cannot be put back here after all."""
+
+    def finish(self, missed: list[Packets], position: Order | None) -> None:
+        """Write what it missed (up to ``position`` in the store's order), then let its
+        live packets go."""
 
 
 class Store(Protocol):
@@ -61,8 +66,6 @@ class Store(Protocol):
         """The session is over for good (a real disconnect)."""
 
     async def restore(
-        self, pid: str, namespace: str, offset: str | None, apply: Apply
+        self, pid: str, namespace: str, offset: str | None, target: PutBack
     ) -> str | None:
-        """Ask for session ``pid``; ``apply`` runs with the answer at its place among the
-        stored packets this worker delivers (so it can join the rooms and write the missed
-        packets before any later one), and its result is returned."""
+        """Ask for session ``pid`` and put it back through ``target``; the socket id."""
