@@ -46,23 +46,28 @@ def run_recovery(
     sources: tuple[str, str],
     disrupt: Callable[[dict[str, Any]], None] | None,
     transports: str = "websocket",
+    steady: bool = False,
+    port_b: int | None = None,
 ) -> dict[str, Any]:
-    """Run the script against sockd on ``port``: A from ``sources[0]``, B from ``sources[1]``;
-    ``disrupt`` None: A closes its own transport."""
-    run = _run(node, port, sources, disrupt, transports)
+    """Run the script against sockd on ``port``: A from ``sources[0]``, B from ``sources[1]``
+    (to ``port_b`` if given); ``disrupt`` None: A closes its own transport; ``steady``: what
+    ``disrupt`` does leaves A connected."""
+    mode = "steady" if steady else "external" if disrupt else "transport"
+    urls = [base_url(port)] + ([base_url(port_b)] if port_b else [])
+    run = _run(node, urls, sources, disrupt, transports, mode)
     return asyncio.run(asyncio.wait_for(run, RUN_TIMEOUT))
 
 
 async def _run(
     node: str,
-    port: int,
+    urls: list[str],
     sources: tuple[str, str],
     disrupt: Callable[[dict[str, Any]], None] | None,
     transports: str,
+    mode: str,
 ) -> dict[str, Any]:
-    mode = "external" if disrupt else "transport"
     proc = await asyncio.create_subprocess_exec(
-        node, "recovery.js", base_url(port), *sources, transports, mode,
+        node, "recovery.js", urls[0], *sources, transports, mode, *urls[1:],
         cwd=JS_DIR, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     assert proc.stdout is not None and proc.stderr is not None
@@ -90,18 +95,20 @@ def gap_messages(result: dict[str, Any]) -> int:
     return sum(1 for at in result["sentAt"] if lost <= at <= back)
 
 
-def assert_recovered(result: dict[str, Any], gap: bool = True) -> None:
-    """Exactly once, in order, the same socket, its room kept (``gap``: some messages were
-    sent while A was away).
-
-    Every message the server acknowledged to B is received, once, in order; one whose ack
-    B never got (its own connection went too) may have been broadcast or not, and if it
-    was, it is received once and in order too.
-    """
+def assert_all_once_in_order(result: dict[str, Any]) -> None:
+    """Every message the server acknowledged to B is received, once, in order; one whose
+    ack B never got (its own connection went too) may have been broadcast or not, and if
+    it was, it is received once and in order too."""
     received = result["received"]
     assert received == sorted(set(received)), f"duplicates or disorder: {received}"
     missing = sorted(set(result["confirmed"]) - set(received))
     assert missing == [], f"broadcasts never received: {missing}; {result}"
+
+
+def assert_recovered(result: dict[str, Any], gap: bool = True) -> None:
+    """Exactly once, in order, the same socket, its room kept (``gap``: some messages were
+    sent while A was away)."""
+    assert_all_once_in_order(result)
     assert result["idAfter"] == result["idBefore"] and result["recovered"] is True, result
     assert "r" in result["after"]["rooms"], result["after"]
     assert result["after"]["recovered"] is True, result["after"]

@@ -8,22 +8,25 @@
 // what A received (each n, in order, and when B sent it), its socket id and `recovered`
 // before and after, its connects and disconnects, what the server has for it, B's count.
 //
-// Usage: node recovery.js URL SOURCE_A SOURCE_B TRANSPORTS MODE
-//   MODE: transport (A closes its own transport) | external (the test disrupts)
+// Usage: node recovery.js URL SOURCE_A SOURCE_B TRANSPORTS MODE [URL_B]
+//   MODE: transport (A closes its own transport) | external (the test disrupts A's
+//   connection) | steady (the test disrupts something else, e.g. Redis: A stays connected;
+//   the script goes on for STEADY_MS). URL_B: where B connects, if not to URL.
 // Exits 0 once the result line is printed; 1 (with an error line) when something timed out.
 
 import http from "node:http";
 import { io } from "socket.io-client";
 
-const [url, sourceA, sourceB, transports, mode] = process.argv.slice(2);
+const [url, sourceA, sourceB, transports, mode, urlB] = process.argv.slice(2);
 const INTERVAL_MS = 40;
 const BEFORE_DISRUPTION = 10;
 const AFTER_RECOVERY = 15;
 const OVERALL_MS = 45000;
+const STEADY_MS = 6000;
 
-function client(localAddress, name) {
+function client(localAddress, name, target = url) {
   const agent = new http.Agent({ localAddress, keepAlive: true });
-  const socket = io(url, {
+  const socket = io(target, {
     transports: transports.split(","),
     agent,
     reconnectionDelay: 100,
@@ -51,7 +54,7 @@ async function until(predicate, what, ms = 20000) {
 }
 
 const a = client(sourceA, "a");
-const b = client(sourceB, "b");
+const b = client(sourceB, "b", urlB || url);
 const received = [];
 const sentAt = [];
 const offsets = [];
@@ -111,11 +114,15 @@ async function main() {
   const connectsBefore = events.filter((e) => e.connect).length;
   print({ event: "disrupt", a: before, b: beforeB });
   if (mode === "transport") a.socket.io.engine.close();
-  await until(
-    () => events.filter((e) => e.connect).length > connectsBefore && a.socket.connected,
-    "A to reconnect",
-    30000,
-  );
+  if (mode === "steady") {
+    await new Promise((resolve) => setTimeout(resolve, STEADY_MS));
+  } else {
+    await until(
+      () => events.filter((e) => e.connect).length > connectsBefore && a.socket.connected,
+      "A to reconnect",
+      30000,
+    );
+  }
   stopAt = sent + AFTER_RECOVERY;
   await sender;
   await until(() => received.at(-1) === stopAt, "the last message", 15000).catch(() => {});

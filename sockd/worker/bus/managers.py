@@ -13,13 +13,14 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
-from sockd.config.io import RedisSettings
+from sockd.config.io import RecoverySettings, RedisSettings
 from sockd.wire.frames import Kind
 from sockd.worker.bus.encoded_broadcast import EncodedBroadcast
 from sockd.worker.bus.redis_bus import RedisBus
 from sockd.worker.bus.redis_pubsub import RedisPubSubBus
 from sockd.worker.bus.redis_streams import RedisStreamsBus
 from sockd.worker.hosting.master_link import MasterLink
+from sockd.worker.recovery.streams_bus import RecoveringStreamsBus
 
 #: The master bus's method for a broadcast that carries only its encoded packet.
 ENCODED_EMIT = "sockd-emit-packet"
@@ -67,8 +68,12 @@ class MasterBusManager(EncodedBroadcast):
                 await self.on_frame(kind, payload)
 
 
-def redis_bus(url: str, settings: RedisSettings) -> RedisBus:
-    """The Redis bus ``[io.redis] bus`` names."""
+def redis_bus(
+    url: str, settings: RedisSettings, recovery: RecoverySettings | None = None
+) -> RedisBus:
+    """The Redis bus ``[io.redis] bus`` names (Streams with recovery, when it is on)."""
     if settings.bus == "pubsub":
         return RedisPubSubBus(url, settings)
+    if recovery is not None and recovery.max_disconnection_duration is not None:
+        return RecoveringStreamsBus(url, settings, recovery)
     return RedisStreamsBus(url, settings)

@@ -69,7 +69,7 @@ class RedisStreamsBus(RedisBus):
                 pipe.xadd(self.stream, fields, maxlen=maxlen, approximate=True)
             await pipe.execute()
 
-    async def _read(self) -> AsyncIterator[bytes]:
+    async def _read(self) -> AsyncIterator[Any]:
         client = bus_client(self._url, BLOCK + REPLY_MARGIN)
         try:
             await self._resume(client)
@@ -92,12 +92,17 @@ class RedisStreamsBus(RedisBus):
                 for _stream, entries in reply:
                     for entry_id, entry in entries:
                         self.last_id = entry_id
-                        payload = self._fresh(entry)
-                        if payload is not None:
-                            yield payload
+                        item = self._entry(entry_id, entry)
+                        if item is not None:
+                            yield item
         finally:
             with contextlib.suppress(RedisError, OSError):
                 await client.aclose()
+
+    def _entry(self, entry_id: bytes, fields: dict[bytes, bytes]) -> Any:
+        """What one entry gives the listener: its message, or None (a subclass may give
+        more: recovery delivers its stored packets with their ids)."""
+        return self._fresh(fields)
 
     def _fresh(self, fields: dict[bytes, bytes]) -> bytes | None:
         """The entry's message, unless it is this worker's own or a copy of one read."""

@@ -156,12 +156,12 @@ class Worker:
         self._host = host
 
     async def _install_bus(self, sio: socketio.AsyncServer) -> None:
-        recovery = self.options.settings.io.recovery.max_disconnection_duration is not None
+        recovery = self.options.settings.io.recovery
         if type(sio.manager) is not socketio.AsyncManager:
             name = type(sio.manager).__name__
             self.log.info("app brings its own client manager %s", name)
             refuse(sio, f"the app brings its own client manager ({name}), not sockd's bus")
-            if recovery:
+            if recovery.max_disconnection_duration is not None:
                 self.log.warning("connection state recovery is off: it needs sockd's bus")
             return
         url = self.options.redis_url
@@ -171,11 +171,11 @@ class Worker:
         transport: Transport = ipc
         if url and redis:
             # Redis may be down now: the bus connects in the background and says so.
-            manager = redis_bus(url, redis)
+            manager = redis_bus(url, redis, recovery)
             transport = RedisTransport(manager, url, self.slot)
         else:
-            bus = RecoveringMasterBus if recovery else MasterBusManager
-            self._bus = manager = bus(self._link)
+            on = recovery.max_disconnection_duration is not None
+            self._bus = manager = (RecoveringMasterBus if on else MasterBusManager)(self._link)
         self._bus_figures = manager
         sio.manager = manager
         manager.set_server(sio)

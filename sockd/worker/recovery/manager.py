@@ -22,7 +22,7 @@ from socketio import packet
 
 from sockd.worker.app_model.disconnect_reason import socketio_reason
 from sockd.worker.protocol.closing import end_session
-from sockd.worker.recovery.attempts import Attempt, current_attempt, loss_reason
+from sockd.worker.recovery.attempts import Attempt, current_attempt, loss_reason, new_pid
 from sockd.worker.recovery.delivery import NumberedDelivery, Order, Packets
 from sockd.worker.recovery.listeners import listener_for
 from sockd.worker.recovery.store import Restored, Store
@@ -73,14 +73,14 @@ class RecoveringManager(NumberedDelivery):
     ) -> None:
         namespace = namespace or "/"
         stored = callback is None and not kwargs.get("ignore_queue")
-        if stored and self._sequence(event, data, namespace, to or room, skip_sid):
+        if stored and await self._sequence(event, data, namespace, to or room, skip_sid):
             return
         await super().emit(
             event, data, namespace, room=room, skip_sid=skip_sid, callback=callback, to=to,
             **kwargs,
         )  # fmt: skip
 
-    def _sequence(self, event: str, data: Any, namespace: str, room: Any, skip: Any) -> bool:
+    async def _sequence(self, event: str, data: Any, namespace: str, room: Any, skip: Any) -> bool:
         rooms = None if room is None else list(room) if isinstance(room, list | tuple) else [room]
         excluded = [] if skip is None else list(skip) if isinstance(skip, list) else [skip]
         if not all(isinstance(r, ROOM_TYPES) for r in (*(rooms or ()), *excluded)):
@@ -92,7 +92,7 @@ class RecoveringManager(NumberedDelivery):
         pkt = self.server.packet_class(packet.EVENT, namespace=namespace, data=[event, *args])
         encoded = pkt.encode()
         parts = encoded if isinstance(encoded, list) else [encoded]
-        self.store.sequence(namespace, rooms, excluded, parts[0], parts[1:])
+        await self.store.sequence(namespace, rooms, excluded, parts[0], parts[1:])
         return True
 
     # -- sessions ------------------------------------------------------------------------
@@ -209,6 +209,13 @@ class RecoveringManager(NumberedDelivery):
                 self.store.lost(tracked.pid, str(socketio_reason(reason, engine_open=False)))
         super().basic_disconnect(sid, namespace, **kwargs)
 
+    def unregister(self, namespace: str, sid: str) -> None:
+        """Undo a restored socket's registration (no notes: the store keeps the session)."""
+        self._tracked.pop((namespace, sid), None)
+        self.basic_disconnect(sid, namespace)
+        if PRE_CONNECT and sid in self.pending_connect.get(namespace, []):
+            self.pending_connect[namespace].remove(sid)
+
     def drop_silently(self, namespace: str, sid: str) -> None:
         """The session went on elsewhere: forget its socket here without disconnect events
         or store notes, and close its Engine.IO session if nothing else uses it."""
@@ -276,3 +283,9 @@ class _PutBack:
         sid = self._attempt.sid
         assert sid is not None
         self._manager.finish_restoring(self._attempt.namespace, sid, missed, position)
+
+    def abandon(self) -> None:
+        attempt, sid = self._attempt, self._attempt.sid
+        if attempt.recovered and sid is not None:
+            self._manager.unregister(attempt.namespace, sid)
+        attempt.recovered, attempt.sid, attempt.pid = False, None, new_pid()

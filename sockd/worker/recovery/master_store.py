@@ -35,7 +35,7 @@ class MasterStore:
         self._ids = itertools.count(1)
         self._pending: dict[int, tuple[PutBack, asyncio.Future[str | None]]] = {}
 
-    def sequence(
+    async def sequence(
         self,
         namespace: str,
         rooms: Sequence[Any] | None,

@@ -34,12 +34,16 @@ class PutBack(Protocol):
         """Write what it missed (up to ``position`` in the store's order), then let its
         live packets go."""
 
+    def abandon(self) -> None:
+        """The restore failed after all: unregister the socket (if registered), so the
+        CONNECT makes a fresh one."""
+
 
 class Store(Protocol):
     #: The offset of the last stored packet this worker delivered (None: none yet).
     position: str | None
 
-    def sequence(
+    async def sequence(
         self,
         namespace: str,
         rooms: Sequence[Any] | None,
