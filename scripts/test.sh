@@ -63,8 +63,8 @@ fi
 # pyproject.toml admits exactly the range sockd/worker/compat/entries.py (TESTED) is tested
 # with, so the main venv above gets the newest (pip's default) and this one the lowest. It
 # runs the unit layer and the tests of what the compat entries touch: the protocols, the
-# hand-off and the transports, the direct WebSocket write (slow reader), TLS, the Admin UI's
-# re-instrumentation (~1 minute).
+# hand-off and the transports, connection state recovery, the direct WebSocket write (slow
+# reader), TLS, the Admin UI's re-instrumentation (~1 minute).
 lowest() { sed -n "s/.*\"$1>=\([0-9.]*\),.*/$1==\1/p" pyproject.toml; }
 [ -x .venv-lowest/bin/python ] || python3 -m venv .venv-lowest
 .venv-lowest/bin/pip install -q -e '.[test]' \
@@ -72,5 +72,6 @@ lowest() { sed -n "s/.*\"$1>=\([0-9.]*\),.*/$1==\1/p" pyproject.toml; }
 .venv-lowest/bin/pip list 2>/dev/null | grep -E '^(python-socketio|python-engineio|uvicorn) '
 .venv-lowest/bin/pytest -q tests/unit tests/e2e/test_protocol_conformance.py \
     tests/e2e/test_protocol_socketio.py tests/e2e/test_protocol_reconnect.py \
+    tests/e2e/test_protocol_recovery.py \
     tests/e2e/test_transports.py tests/e2e/test_graceful_stop.py tests/e2e/test_behind_proxies.py \
     tests/e2e/test_slow_reader.py tests/e2e/test_tls_workers.py tests/e2e/test_admin_ui.py

@@ -25,6 +25,9 @@ from sockd.worker.hot_path.direct_emit import DirectEmit
 from sockd.worker.hot_path.direct_write import DirectWrite
 
 Packets = list[eio_packet.Packet]
+#: Live packets one restoring socket may hold back; past it the restore fails (a fresh
+#: session) rather than lose one.
+MAX_HELD = 10_000
 #: Offsets in the store's order, comparable (an IPC number, a stream id's two parts).
 Order = tuple[int, ...]
 Key = tuple[str, str]  # (namespace, socket id)
@@ -56,6 +59,8 @@ class NumberedDelivery(DirectEmit):
         self._guards: dict[Key, Order] = {}
         #: Per namespace, how many sockets are restoring or guarded (the fast path checks).
         self._special: dict[str, int] = {}
+        #: Restoring sockets that held back more than MAX_HELD packets.
+        self._overflowed: set[Key] = set()
 
     async def deliver_numbered(
         self, order: Order, packets: Packets, namespace: str, rooms: Any, excluded: list[Any]
@@ -82,7 +87,10 @@ class NumberedDelivery(DirectEmit):
     def _hold_or_pass(self, key: Key, order: Order, packets: Packets) -> None:
         buffered = self._restoring.get(key)
         if buffered is not None:
-            buffered.append((order, packets))
+            if len(buffered) < MAX_HELD:
+                buffered.append((order, packets))
+            else:
+                self._overflowed.add(key)
             return
         guard = self._guards[key]
         if order > guard:
@@ -96,13 +104,17 @@ class NumberedDelivery(DirectEmit):
 
     def finish_restoring(
         self, namespace: str, sid: str, missed: list[Packets], position: Order | None
-    ) -> None:
+    ) -> bool:
         """Write the missed packets, then the buffered ones after ``position`` (the last the
         store's answer covered); later ones at or before it are dropped (``position``
-        None: the answer came in order, nothing can come late)."""
+        None: the answer came in order, nothing can come late). False, writing nothing,
+        if the socket held back more than it may."""
         key = (namespace, sid)
         buffered = self._restoring.pop(key, [])
         self._count(namespace, -1)
+        if key in self._overflowed:
+            self._overflowed.discard(key)
+            return False
         for packets in missed:
             self._write_to(key, packets)
         last = position
@@ -113,6 +125,7 @@ class NumberedDelivery(DirectEmit):
         if last is not None:
             self._guards[key] = last
             self._count(namespace, 1)
+        return True
 
     def forget_restoring(self, namespace: str, sid: str) -> None:
         """The socket is gone: its buffer and guard too."""
@@ -121,6 +134,7 @@ class NumberedDelivery(DirectEmit):
             self._count(namespace, -1)
         if self._guards.pop(key, None) is not None:
             self._count(namespace, -1)
+        self._overflowed.discard(key)
 
     def _write_to(self, key: Key, packets: Packets) -> None:
         eio_sid = self.eio_sid_from_sid(key[1], key[0])

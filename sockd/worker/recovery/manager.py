@@ -279,10 +279,10 @@ class _PutBack:
     def register(self, restored: Restored) -> str | None:
         return self._manager.register_restored(self._eio_sid, self._attempt, restored)
 
-    def finish(self, missed: list[Packets], position: Order | None) -> None:
+    def finish(self, missed: list[Packets], position: Order | None) -> bool:
         sid = self._attempt.sid
         assert sid is not None
-        self._manager.finish_restoring(self._attempt.namespace, sid, missed, position)
+        return self._manager.finish_restoring(self._attempt.namespace, sid, missed, position)
 
     def abandon(self) -> None:
         attempt, sid = self._attempt, self._attempt.sid

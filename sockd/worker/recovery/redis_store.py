@@ -211,11 +211,12 @@ class RedisStore:
         if sid is None:
             return None
         found = await replay(self._client, self._bus.stream, session, after, self._max_missed)
-        if not isinstance(found, Replay):
+        if not isinstance(found, Replay) or not target.finish(
+            found.missed, stream_order(found.position)
+        ):
             target.abandon()
             log.debug("recovery: session %s not restored: %s", pid, found)
             return await self._refuse(pid, fields)
-        target.finish(found.missed, stream_order(found.position))
         self._mirror[pid] = {"rooms": set(session.rooms), "data": _loads(fields.get("data"), None)}
         return sid
 

@@ -30,9 +30,10 @@ class PutBack(Protocol):
         """Register the socket with its rooms and data, its live packets held back from
         now; its socket id, or None if it cannot be put back here after all."""
 
-    def finish(self, missed: list[Packets], position: Order | None) -> None:
+    def finish(self, missed: list[Packets], position: Order | None) -> bool:
         """Write what it missed (up to ``position`` in the store's order), then let its
-        live packets go."""
+        live packets go; False if it held back too many meanwhile (then nothing was
+        written: :meth:`abandon` it)."""
 
     def abandon(self) -> None:
         """The restore failed after all: unregister the socket (if registered), so the
