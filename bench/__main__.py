@@ -39,7 +39,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--recovery",
         action="store_true",
-        help="also sockd-N-ipc-recovery: connection state recovery on (a 120 s window)",
+        help="also sockd-N-ipc-recovery and sockd-N-redis-recovery: connection state "
+        "recovery on (a 120 s window)",
     )
     parser.add_argument(
         "--no-deflate", action="store_true", help="clients do not offer permessage-deflate"

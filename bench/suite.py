@@ -46,7 +46,7 @@ RUN_TIMEOUT = 240.0
 
 def make_systems(workers: int, nginx: bool, node: bool, recovery: bool = False) -> list[System]:
     """The baselines and sockd, all with the same N (sockd-1 only for the master overhead);
-    ``recovery``: sockd over IPC with connection state recovery on, too."""
+    ``recovery``: sockd with connection state recovery on, too, over each bus."""
     systems: list[System] = [Uvicorn(), Sockd(1, redis=False, only=frozenset({"storm"}))]
     if nginx:
         systems.append(Nginx(workers))
@@ -56,7 +56,10 @@ def make_systems(workers: int, nginx: bool, node: bool, recovery: bool = False) 
     # Metrics on and scraped: the echo scenario, for their cost (issue 17's target).
     systems.append(Sockd(workers, redis=False, only=frozenset({"echo"}), metrics=True))
     if recovery:
-        systems.append(Sockd(workers, redis=False, recovery=True))
+        systems += [
+            Sockd(workers, redis=False, recovery=True),
+            Sockd(workers, redis=True, recovery=True),
+        ]
     return systems
 
 

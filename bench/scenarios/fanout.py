@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bench.budget import Budget
-from bench.loadgen.meters import SelfCpu, percentile
+from bench.loadgen.meters import SelfCpu, cpu_seconds, percentile
 from bench.loadgen.pool import open_sessions
 from bench.loadgen.ws_session import WsSession, close_all
 from bench.scenarios.base import Metric, Scenario, measured_window
@@ -93,7 +93,12 @@ async def run(target: Running, budget: Budget) -> dict[str, float]:
         if errors:
             raise ConnectionError(f"the sender failed to connect: {errors[0]!r}")
         result = await _offered(sender[0], got, budget)
+        processes = target.servers  # front, app processes and Redis
+        before, delivered_before = cpu_seconds(processes), got.capacity_total
         result.update(await _capacity(sender[0], got, budget))
+        delivered = got.capacity_total - delivered_before
+        used = cpu_seconds(processes) - before
+        result["fanout_cpu_us"] = 1e6 * used / delivered if delivered else float("nan")
         return result
     finally:
         await close_all(receivers + sender)
@@ -204,6 +209,12 @@ SCENARIO = Scenario(
         ),
         Metric("fanout_max_per_s", "fan-out: deliveries/s at capacity", True),
         Metric("fanout_max_lost", "fan-out: lost at capacity", None),
+        Metric(
+            "fanout_cpu_us",
+            "fan-out: server CPU us per delivery at capacity (all server processes)",
+            False,
+            "{:,.2f}",
+        ),
         Metric("fanout_loadgen_cpu", "fan-out: load gen CPU, capacity (cores)", None, "{:.2f}"),
     ),
     run,
