@@ -18,9 +18,11 @@ from typing import Any
 
 import pytest
 
-from tests.harness import REPO_ROOT, base_url
+from tests.harness import REPO_ROOT, SockdProcess, base_url, worker_map
 
 JS_DIR = REPO_ROOT / "tests" / "js"
+#: The plain python-socketio app the recovery tests serve (recovery on by variable).
+APP = "tests.apps.recovery_app:app"
 #: Bound of one run of the script (its own bound is 45 s).
 RUN_TIMEOUT = 60.0
 NPM_TIMEOUT = 300.0
@@ -116,3 +118,14 @@ def assert_recovered(result: dict[str, Any], gap: bool = True) -> None:
     assert [e for e in result["events"] if "connect" in e][-1]["recovered"] is True
     if gap:
         assert gap_messages(result) > 0, result["events"]
+
+
+def apart(proc: SockdProcess, sources: list[str], a_worker: int | None = None) -> tuple[str, str]:
+    """A source for A (on worker ``a_worker``, if given) and one for B on another worker."""
+    where = asyncio.run(worker_map(proc.port, sources))
+    for a, pid in where.items():
+        if a_worker is None or pid == a_worker:
+            b = next((s for s, other in where.items() if other != pid), None)
+            if b is not None:
+                return a, b
+    raise AssertionError(f"no two sources on different workers: {where}")

@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 from websockets.asyncio.client import ClientConnection
 
-from tests.e2e.protocol_wire import Wire, open_packet, payload, receive
+from tests.e2e.protocol_wire import Wire, payload
+from tests.e2e.recovery_wire import connect, event, say
 from tests.harness import SockdLauncher, SockdProcess, SourceAddresses, worker_map
 
 APP = "tests.apps.recovery_app:app"
@@ -32,74 +33,6 @@ def cluster(sockd_module: SockdLauncher) -> Iterator[SockdProcess]:
     with pytest.MonkeyPatch.context() as env:
         env.setenv("SOCKD_IO_RECOVERY_MAX_DISCONNECTION_DURATION", str(WINDOW))
         yield sockd_module(app=APP, workers=2)
-
-
-class Session:
-    """A Socket.IO connection over a raw WebSocket: what came before its CONNECT reply,
-    the reply, and the events after it."""
-
-    def __init__(self, ws: ClientConnection, early: list[str], reply: dict[str, Any]) -> None:
-        self.ws = ws
-        self.early = early
-        self.reply = reply
-        self.acks = 0
-
-    @property
-    def sid(self) -> str:
-        return str(self.reply["sid"])
-
-    @property
-    def pid(self) -> str:
-        return str(self.reply["pid"])
-
-    async def call(self, event: str, *args: Any) -> tuple[Any, list[str]]:
-        """An event with an ack id: its answer, and the frames that came before it."""
-        self.acks += 1
-        await self.ws.send(f"42{self.acks}" + json.dumps([event, *args]))
-        before = []
-        while True:
-            frame = await receive(self.ws)
-            assert isinstance(frame, str)
-            if frame.startswith(f"43{self.acks}["):
-                return json.loads(frame[len(f"43{self.acks}") :]), before
-            if frame != "2":
-                before.append(frame)
-
-    async def events(self, count: int) -> list[list[Any]]:
-        """The next ``count`` events (pings answered)."""
-        found: list[list[Any]] = []
-        while len(found) < count:
-            frame = await receive(self.ws)
-            if frame == "2":
-                await self.ws.send("3")
-            elif isinstance(frame, str) and frame.startswith("42"):
-                found.append(json.loads(frame[2:]))
-        return found
-
-
-async def connect(wire: Wire, auth: dict[str, Any] | None = None) -> Session:
-    ws = await wire.websocket()
-    open_packet(await receive(ws))
-    await ws.send("40" + (json.dumps(auth) if auth is not None else ""))
-    early = []
-    while True:
-        frame = await receive(ws)
-        assert isinstance(frame, str), frame
-        if frame.startswith("40"):
-            return Session(ws, early, json.loads(frame[2:]))
-        assert not frame.startswith("44"), f"refused: {frame}"
-        early.append(frame)
-
-
-def event(frame: str) -> list[Any]:
-    assert frame.startswith("42"), frame
-    data = json.loads(frame[2:])
-    assert isinstance(data, list)
-    return data
-
-
-async def say(speaker: Session, n: int, room: str = "r") -> None:
-    await speaker.call("say", {"room": room, "n": n})
 
 
 def test_the_connect_reply_has_a_pid_and_stored_events_an_offset(

@@ -9,7 +9,6 @@ python-socketio app serves (tests/apps/recovery_app.py), so the app sees Node's 
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 from collections.abc import Iterator
@@ -17,10 +16,9 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.js_recovery import assert_recovered, node_binary, run_recovery
-from tests.harness import SockdLauncher, SockdProcess, SourceAddresses, worker_map
+from tests.e2e.js_recovery import APP, apart, assert_recovered, node_binary, run_recovery
+from tests.harness import SockdLauncher, SockdProcess, SourceAddresses
 
-APP = "tests.apps.recovery_app:app"
 WINDOW = "30"
 
 
@@ -40,17 +38,6 @@ def cluster(sockd_module: SockdLauncher) -> Iterator[SockdProcess]:
     with pytest.MonkeyPatch.context() as env:
         env.setenv("SOCKD_IO_RECOVERY_MAX_DISCONNECTION_DURATION", WINDOW)
         yield sockd_module(app=APP, workers=2)
-
-
-def apart(proc: SockdProcess, sources: list[str], a_worker: int | None = None) -> tuple[str, str]:
-    """A source for A (on worker ``a_worker``, if given) and one for B on another worker."""
-    where = asyncio.run(worker_map(proc.port, sources))
-    for a, pid in where.items():
-        if a_worker is None or pid == a_worker:
-            b = next((s for s, other in where.items() if other != pid), None)
-            if b is not None:
-                return a, b
-    raise AssertionError(f"no two sources on different workers: {where}")
 
 
 @pytest.mark.parametrize("transports", ["websocket", "polling", "polling,websocket"])

@@ -19,14 +19,15 @@ from typing import Any
 import pytest
 
 from tests.e2e.js_recovery import (
+    APP,
+    apart,
     assert_all_once_in_order,
     assert_recovered,
     node_binary,
     run_recovery,
 )
 from tests.e2e.protocol_wire import Wire
-from tests.e2e.test_protocol_recovery import connect, event, say
-from tests.e2e.test_recovery import APP, apart
+from tests.e2e.recovery_wire import connect, event, say
 from tests.harness import RedisServer, SockdLauncher, SourceAddresses, free_port
 
 WINDOW = "30"
