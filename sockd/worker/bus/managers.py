@@ -4,7 +4,8 @@
 go on the control channel and the master relays each one to every other ready worker, so
 rooms, broadcasts, ``close_room``, remote disconnects and cross-worker acks work on one
 host without Redis. Over Redis (``--redis``), the bus is a stream or pub/sub
-(``[io.redis] bus``): redis_streams.py, redis_pubsub.py.
+(``[io.redis] bus``): redis_streams.py, redis_pubsub.py (redis_sharded_pubsub.py on a
+Redis Cluster).
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from sockd.config.io import RedisSettings
 from sockd.wire.frames import Kind
 from sockd.worker.bus.encoded_broadcast import EncodedBroadcast
 from sockd.worker.bus.redis_bus import RedisBus
+from sockd.worker.bus.redis_clients import is_cluster
 from sockd.worker.bus.redis_pubsub import RedisPubSubBus
+from sockd.worker.bus.redis_sharded_pubsub import RedisShardedPubSubBus
 from sockd.worker.bus.redis_streams import RedisStreamsBus
 from sockd.worker.hosting.master_link import MasterLink
 
@@ -60,7 +63,9 @@ class MasterBusManager(EncodedBroadcast):
 
 
 def redis_bus(url: str, settings: RedisSettings) -> RedisBus:
-    """The Redis bus ``[io.redis] bus`` names."""
+    """The Redis bus ``[io.redis] bus`` names (pub/sub is sharded on a Redis Cluster)."""
     if settings.bus == "pubsub":
+        if is_cluster(url):
+            return RedisShardedPubSubBus(url, settings)
         return RedisPubSubBus(url, settings)
     return RedisStreamsBus(url, settings)
