@@ -10,8 +10,11 @@ When the slot moves (a migration, or a failover to a replica), Redis ends the su
 with an SUNSUBSCRIBE the bus did not ask for. The reader takes that as a lost connection:
 the bus logs it once, subscribes again on the slot's new owner, and, as after any
 resubscription, publishes again only after the other workers had time to do the same
-(redis_pubsub.py). What was published to the new owner before a worker subscribed there
-is lost for that worker, and counted (``missed``). Plain python-socketio servers cannot
+(redis_pubsub.py). A publish that went to the new owner before this worker's reader saw
+the SUNSUBSCRIBE reached nobody, not even that reader (SPUBLISH says how many it reached):
+its batch is sent again once the reader has subscribed there (readers drop what they
+had). What was published to the new owner before another worker subscribed there is
+lost for that worker, and counted (``missed``). Plain python-socketio servers cannot
 share this channel (they speak neither Cluster nor sharded pub/sub).
 """
 
@@ -38,7 +41,12 @@ class RedisShardedPubSubBus(RedisPubSubBus):
         async with self._publisher.pipeline(transaction=False) as pipe:
             for item in batch:
                 pipe.spublish(self.channel, item.payload)
-            await pipe.execute()
+            receivers = await pipe.execute()
+        if 0 in receivers:
+            raise RedisConnectionError(
+                f"a message on {self.channel!r} reached no subscriber, not even this "
+                "worker's: its slot moved"
+            )
 
     async def _subscribe(self, client: BusClient) -> PubSub:
         client = cast(RedisCluster, client)  # a redis+cluster:// URL gives one
