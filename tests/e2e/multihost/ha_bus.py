@@ -152,7 +152,8 @@ def report(name: str, run: Outcome, figures: dict[int, dict[str, Any]]) -> dict[
         f"broadcast from another worker {traffic.longest_gap(run.began, run.ended):.2f} s, "
         f"delivery across workers resumed {traffic.resumed_after(run.began):.2f} s after the "
         f"event began; lost per worker {lost}, counted missed "
-        f"{ {pid: f['missed'] for pid, f in figures.items()} }; {len(cross_host)} cross-host "
+        f"{ {pid: f['missed'] for pid, f in figures.items()} }, resends dropped "
+        f"{ {pid: f['duplicates'] for pid, f in figures.items()} }; {len(cross_host)} cross-host "
         f"deliveries, median {statistics.median(cross_host) * 1000:.1f} ms"
     )
     return lost
