@@ -120,6 +120,20 @@ def assert_unharmed(hosts: list[SockdHost], pids: dict[str, dict[int, int]], run
     assert run.traffic.resumed_after(run.began) is not None, "delivery across workers never resumed"
 
 
+def assert_cluster_calls_cross(hosts: list[SockdHost], bound: float = 15.0) -> None:
+    """``sockd status`` on the first host gathers its cluster section from every worker of
+    both hosts (sockd.cluster's requests ride the bus, its answers reply channels of their
+    own on the same Redis). Bounded: after a failover the members announce themselves
+    again within seconds."""
+    deadline = time.monotonic() + bound
+    while True:
+        census = hosts[0].status().get("cluster", {})
+        if census.get("members") == WORKERS * len(hosts) and not census.get("missing"):
+            return
+        assert time.monotonic() < deadline, f"cluster section of sockd status: {census}"
+        time.sleep(0.5)
+
+
 def bus_lines(hosts: list[SockdHost], text: str) -> dict[int, int]:
     """worker pid -> how many of its log lines contain ``text``."""
     counts: dict[int, int] = {}

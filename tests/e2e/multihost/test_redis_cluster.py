@@ -7,8 +7,9 @@ under traffic (IMPORTING, MIGRATING, MIGRATE, SETSLOT NODE, as ``redis-cli --clu
 reshard`` does): redis-py follows the MOVED and ASK redirections, the Streams bus loses
 nothing and says once per worker that the stream moved, and the sharded pub/sub bus,
 whose subscriptions Redis ends when the slot leaves, logs that once per worker,
-subscribes on the new owner and counts what it lost. The figures are printed;
-docs/multi-host.md quotes them.
+subscribes on the new owner and counts what it lost. Cluster calls (``sockd status``'s
+cluster section, whose answers go on sharded reply channels) reach every worker of both
+hosts. The figures are printed; docs/multi-host.md quotes them.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from tests.e2e.multihost.clients import run_in
 from tests.e2e.multihost.ha_bus import (
     MOVED_LINE,
     OUTAGE_LINE,
+    assert_cluster_calls_cross,
     assert_unharmed,
     bus_figures,
     bus_lines,
@@ -59,6 +61,7 @@ def test_a_slot_migration_under_cross_host_traffic(
         assert_unharmed(hosts, pids, run)
         figures = bus_figures(hosts)
         lost = report(f"Cluster slot migration, {bus}", run, figures)
+        assert_cluster_calls_cross(hosts)
         logged = bus_lines(hosts, MOVED_LINE if bus == "streams" else OUTAGE_LINE)
 
     assert logged == dict.fromkeys(figures, 1), f"lines about the move, per worker: {logged}"

@@ -4,8 +4,9 @@ A Sentinel trio watches a master and two replicas (redis_servers.py). Broadcasts
 hosts and workers through the master the Sentinels name; when that master's redis-server
 is killed under traffic, the Sentinels promote a replica and the bus follows: nothing
 arrives twice or out of order, no client is disconnected, each worker logs the outage
-once, and what a worker lost is what it counted (``missed``). The figures (the gap, the
-loss) are printed; docs/multi-host.md quotes them.
+once, what a worker lost is what it counted (``missed``), and cluster calls (``sockd
+status``'s cluster section) still reach every worker of both hosts. The figures (the gap,
+the loss) are printed; docs/multi-host.md quotes them.
 
 A master the Sentinels name but a host cannot reach (its route cut) stops that host's
 first start with one line, and, while it runs, degrades only that host's bus (one log line
@@ -26,6 +27,7 @@ from tests.e2e.multihost.clients import run_in
 from tests.e2e.multihost.ha_bus import (
     OUTAGE_LINE,
     PORT,
+    assert_cluster_calls_cross,
     assert_unharmed,
     bus_figures,
     bus_lines,
@@ -77,6 +79,7 @@ def test_a_failover_under_cross_host_traffic(
         assert_unharmed(hosts, pids, run)
         figures = bus_figures(hosts)
         lost = report(f"Sentinel failover, {bus}", run, figures)
+        assert_cluster_calls_cross(hosts)
         outages = bus_lines(hosts, OUTAGE_LINE)
 
     assert outages == dict.fromkeys(figures, 1), f"outage lines per worker: {outages}"
