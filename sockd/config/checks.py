@@ -10,8 +10,8 @@ import ipaddress
 import os
 import re
 from typing import Any
-from urllib.parse import urlsplit
 
+from sockd.config.redis_url import parse_redis_url
 from sockd.config.setting import Check
 
 
@@ -95,10 +95,6 @@ def existing_file(value: str) -> str:
     return path
 
 
-REDIS_SCHEMES = ("redis", "rediss", "unix")
-
-
 def redis_url(value: str) -> str:
-    if urlsplit(value).scheme not in REDIS_SCHEMES:
-        raise ValueError("must start with redis://, rediss:// or unix://")
+    parse_redis_url(value)
     return value

@@ -78,7 +78,8 @@ class RedisSettings:
         check=checks.redis_url,
         secret=True,
         help="Share rooms and broadcasts through Redis at this address (redis://, "
-        "rediss://, unix://), so several hosts can serve one app; wins over the parts below.",
+        "rediss://, unix://, redis+sentinel://, redis+cluster://), so several hosts can "
+        "serve one app; wins over the parts below.",
     )
     host: str = setting("127.0.0.1", help="Redis host.")
     port: int = setting(6379, check=checks.between(1, 65535), help="Redis port.")
@@ -111,13 +112,14 @@ class RedisSettings:
 
 
 def redacted_url(url: str) -> str:
-    """``url`` with its password hidden, for logs and errors."""
+    """``url`` with its password hidden, for logs and errors (also with several hosts, as
+    Sentinel and Cluster URLs have)."""
     parts = urlsplit(url)
-    if parts.password is None:
+    userinfo, at, hosts = parts.netloc.rpartition("@")
+    user, colon, password = userinfo.partition(":")
+    if not (at and colon and password):
         return url
-    user = parts.username or ""
-    netloc = f"{user}:***@{parts.hostname or ''}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{hosts}"))
 
 
 @dataclass(frozen=True)

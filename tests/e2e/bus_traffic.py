@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import time
 import uuid
 from collections import Counter
@@ -29,15 +30,21 @@ CANDIDATES = 64
 
 @contextlib.asynccontextmanager
 async def members_on(
-    port: int, workers: int, sources: Sequence[str], per_worker: int = 3
+    port: int,
+    workers: int,
+    sources: Sequence[str],
+    per_worker: int = 3,
+    host: str = "127.0.0.1",
 ) -> AsyncIterator[list[Client]]:
-    """``per_worker`` connected clients on each of the ``workers`` workers, from
-    ``sources`` (the sticky hash decides who lands where, so clients from more addresses
-    are tried, and the extra ones closed); closed on exit."""
+    """``per_worker`` connected clients on each of the ``workers`` workers of the sockd at
+    ``host:port``, from ``sources`` (the sticky hash decides who lands where, so clients
+    from more addresses are tried, and the extra ones closed); closed on exit."""
     kept: dict[int, list[Client]] = {}
     try:
         for first in range(0, len(sources), 8):
-            batch = [Client(port, ip, ["websocket"]) for ip in sources[first : first + 8]]
+            batch = [
+                Client(port, ip, ["websocket"], host=host) for ip in sources[first : first + 8]
+            ]
             await asyncio.gather(*(c.connect() for c in batch))
             for client, info in zip(
                 batch, await asyncio.gather(*(c.whoami() for c in batch)), strict=True
@@ -163,6 +170,29 @@ class Traffic:
                 return None
             latest = max(latest, first - since)
         return latest
+
+    def longest_gap(self, since: float, until: float) -> float:
+        """The longest time, in [since, until], that a member went without a broadcast
+        from another worker (the bus's gap as the clients saw it)."""
+        longest = 0.0
+        for member, arrivals in self.arrivals.items():
+            pid = self.worker[member]
+            times = [t for t, s, _ in arrivals if since <= t <= until and self.worker[s] != pid]
+            edges = [since, *times, until]
+            longest = max(longest, *(b - a for a, b in itertools.pairwise(edges)))
+        return longest
+
+    def delays(self, members: Sequence[int], senders: Sequence[int]) -> list[float]:
+        """Seconds from sending to arrival, of every broadcast ``members`` got from
+        ``senders``."""
+        sent_at = {(c.sender, c.number): c.sent_at for c in self.calls}
+        wanted = set(senders)
+        return [
+            t - sent_at[(s, n)]
+            for member in members
+            for t, s, n in self.arrivals[member]
+            if s in wanted and (s, n) in sent_at
+        ]
 
     def acks_between(self, start: float, end: float, deadline: float) -> tuple[int, int]:
         """Of the calls sent in [start, end): how many, and how many were acked before

@@ -82,11 +82,21 @@ def test_several_workers_without_sticky_are_refused(free_port: Callable[[], int]
     _check(result, ["sticky"], only_line=False)
 
 
-def test_unreachable_redis(free_port: Callable[[], int]) -> None:
-    """A Redis nobody listens on stops the boot with one line naming the URL."""
-    url = f"redis://127.0.0.1:{free_port()}/0"
+@pytest.mark.parametrize(
+    ("form", "says"),
+    [
+        ("redis://127.0.0.1:{port}/0", "Connection refused"),
+        ("redis+sentinel://127.0.0.1:{port}/0/sockd", "no Sentinel names an up master 'sockd'"),
+        ("redis+cluster://127.0.0.1:{port}", "Redis Cluster cannot be connected"),
+    ],
+)
+def test_unreachable_redis(free_port: Callable[[], int], form: str, says: str) -> None:
+    """A Redis (a Sentinel, a Cluster node) nobody listens on stops the boot with one line
+    naming the URL and what failed."""
+    url = form.format(port=free_port())
     result = run_sockd("start", ECHO_APP, "--redis", url, "--port", str(free_port()), timeout=60.0)
-    _check(result, [url], only_line=False)
+    line = _check(result, [url], only_line=False)
+    assert says in line, line
 
 
 def test_websocket_only_app_runs_on_several_workers_without_sticky(

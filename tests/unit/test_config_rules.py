@@ -66,6 +66,11 @@ def refused_alike(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
         (["-w", "x"], {}, "--workers x: expected an integer"),
         (["--title", "a/b"], {}, "--title a/b: must be letters, digits"),
         (["--redis", "http://:pw@h"], {}, "--redis (set): must start with redis://"),
+        (
+            ["--redis", "redis+sentinel://:pw@h:26379/mymaster"],
+            {},
+            "--redis (set): the path is /DB/SERVICE_NAME (python-socketio's order)",
+        ),
         (["--env", "prdo"], {}, "--env prdo: there is no config/config.prdo.toml"),
     ],
 )

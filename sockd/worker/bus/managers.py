@@ -4,7 +4,8 @@
 go on the control channel and the master relays each one to every other ready worker, so
 rooms, broadcasts, ``close_room``, remote disconnects and cross-worker acks work on one
 host without Redis. Over Redis (``--redis``), the bus is a stream or pub/sub
-(``[io.redis] bus``): redis_streams.py, redis_pubsub.py.
+(``[io.redis] bus``): redis_streams.py, redis_pubsub.py (redis_sharded_pubsub.py on a
+Redis Cluster).
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from sockd.config.io import RecoverySettings, RedisSettings
 from sockd.wire.frames import Kind
 from sockd.worker.bus.encoded_broadcast import EncodedBroadcast
 from sockd.worker.bus.redis_bus import RedisBus
+from sockd.worker.bus.redis_clients import is_cluster
 from sockd.worker.bus.redis_pubsub import RedisPubSubBus
+from sockd.worker.bus.redis_sharded_pubsub import RedisShardedPubSubBus
 from sockd.worker.bus.redis_streams import RedisStreamsBus
 from sockd.worker.hosting.master_link import MasterLink
 from sockd.worker.recovery.streams_bus import RecoveringStreamsBus
@@ -71,8 +74,11 @@ class MasterBusManager(EncodedBroadcast):
 def redis_bus(
     url: str, settings: RedisSettings, recovery: RecoverySettings | None = None
 ) -> RedisBus:
-    """The Redis bus ``[io.redis] bus`` names (Streams with recovery, when it is on)."""
+    """The Redis bus ``[io.redis] bus`` names: Streams (recovering, when recovery is on), or
+    pub/sub (sharded on a Redis Cluster)."""
     if settings.bus == "pubsub":
+        if is_cluster(url):
+            return RedisShardedPubSubBus(url, settings)
         return RedisPubSubBus(url, settings)
     if recovery is not None and recovery.max_disconnection_duration is not None:
         return RecoveringStreamsBus(url, settings, recovery)

@@ -15,7 +15,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 
 from sockd.config.io import RedisSettings, redacted_url
 from sockd.worker.bus.backoff import SpinningRead, retry_delay
@@ -29,8 +29,9 @@ log = logging.getLogger("sockd.bus")
 
 #: Seconds a batch of publishes may take before it is sent again.
 PUBLISH_TIMEOUT = 3.0
-#: Failures that mean "Redis is not there right now".
-OUTAGE_ERRORS = (RedisError, OSError, SpinningRead)
+#: Failures that mean "Redis is not there right now" (redis-py raises the Cluster's
+#: "no node reachable" and "slot not covered" outside RedisError).
+OUTAGE_ERRORS = (RedisError, RedisClusterException, OSError, SpinningRead)
 
 
 class RedisBus(ClusterInbox):

@@ -21,13 +21,14 @@ import math
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
 from sockd.config.io import RedisSettings
 from sockd.worker.bus.backoff import MAX_DELAY, EmptyReads
 from sockd.worker.bus.outbound_queue import Outgoing
 from sockd.worker.bus.redis_bus import RedisBus
-from sockd.worker.bus.redis_clients import CONNECT_TIMEOUT, bus_client
+from sockd.worker.bus.redis_clients import CONNECT_TIMEOUT, BusClient, bus_client
 
 #: The message fields that number a sockd worker's publishes.
 PUBLISHER_KEY, NUMBER_KEY = "sockd_pub", "sockd_seq"
@@ -43,6 +44,8 @@ class RedisPubSubBus(RedisBus):
 
     name = "sockd-redis-pubsub"
     kind = "pubsub"
+    #: The reply types of a subscription's confirmation and of a message.
+    confirmation_type, message_type = "subscribe", "message"
 
     def __init__(self, url: str, settings: RedisSettings, channel: str = "socketio") -> None:
         super().__init__(url, settings, channel)
@@ -75,11 +78,21 @@ class RedisPubSubBus(RedisBus):
             return False
         return self._sequences.fresh(publisher, int(message.get(NUMBER_KEY, 0)))
 
+    async def _subscribe(self, client: BusClient) -> PubSub:
+        """Subscribe to the channel (its confirmation is awaited apart)."""
+        pubsub = client.pubsub()
+        await pubsub.subscribe(self.channel)
+        return pubsub
+
+    async def _next(self, pubsub: PubSub, timeout: float | None) -> dict[str, Any] | None:
+        """The subscription's next reply, None when ``timeout`` passed first."""
+        return await pubsub.get_message(timeout=timeout)
+
     async def _read(self) -> AsyncIterator[bytes]:
         client = bus_client(self._url, CONNECT_TIMEOUT)
-        pubsub = client.pubsub()
+        pubsub: PubSub | None = None
         try:
-            await pubsub.subscribe(self.channel)
+            pubsub = await self._subscribe(client)
             await self._confirmed(pubsub)
             self._open_publishing()
             self._reader_connected()
@@ -88,19 +101,20 @@ class RedisPubSubBus(RedisBus):
                 reads.reading()
                 # Blocking: no timer per message (a stall must not cost the subscription,
                 # and a dead connection is found by keepalive, redis_clients.py).
-                message = await pubsub.get_message(timeout=None)
+                message = await self._next(pubsub, None)
                 if message is None:
                     reads.empty()
                     continue
                 reads.received()
-                if message["type"] == "message":
+                if message["type"] == self.message_type:
                     yield message["data"]
         finally:
             if self._resubscribing is not None:
                 self._resubscribing.cancel()
             self._subscribed.clear()
-            with contextlib.suppress(RedisError, OSError):
-                await pubsub.aclose()
+            if pubsub is not None:
+                with contextlib.suppress(RedisError, OSError):
+                    await pubsub.aclose()
             with contextlib.suppress(RedisError, OSError):
                 await client.aclose()
 
@@ -112,14 +126,14 @@ class RedisPubSubBus(RedisBus):
         loop = asyncio.get_running_loop()
         self._resubscribing = loop.call_later(RESUBSCRIBE_GRACE, self._subscribed.set)
 
-    async def _confirmed(self, pubsub: Any) -> None:
+    async def _confirmed(self, pubsub: PubSub) -> None:
         """Wait for Redis to confirm the subscription (bounded)."""
         reads = EmptyReads(SUBSCRIBE_TIMEOUT)
         async with asyncio.timeout(SUBSCRIBE_TIMEOUT):
             while True:
                 reads.reading()
-                message = await pubsub.get_message(timeout=SUBSCRIBE_TIMEOUT)
+                message = await self._next(pubsub, SUBSCRIBE_TIMEOUT)
                 if message is None:
                     reads.empty()
-                elif message["type"] == "subscribe":
+                elif message["type"] == self.confirmation_type:
                     return

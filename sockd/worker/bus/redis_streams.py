@@ -8,6 +8,11 @@ meanwhile arrives, in publish order per publisher, once (a resend is dropped by 
 sequences.py). Only what the stream trimmed before the reader got to it is lost, and
 counted. A worker skips its own entries by their publisher field, without parsing them.
 
+On a Redis Cluster the stream is one key, so it lives on one shard (and its replicas):
+a Cluster makes the bus highly available, not faster. redis-py follows the key when its
+slot migrates (MOVED, ASK; shard_owner.py says so once); MIGRATE moves the stream whole,
+ids included, so readers go on from where they were.
+
 Stream ids are offsets: :attr:`RedisStreamsBus.last_id` is where this worker is, so a
 buffer of missed packets can be the stream itself. When Redis restarts without its data,
 the stream starts again below that id (or is not there yet): the reader then reads it from
@@ -21,14 +26,14 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any, cast
 
-import redis.asyncio
 from redis.exceptions import RedisError, ResponseError
 
 from sockd.config.io import RedisSettings
 from sockd.worker.bus.backoff import EmptyReads
 from sockd.worker.bus.outbound_queue import Outgoing
 from sockd.worker.bus.redis_bus import RedisBus
-from sockd.worker.bus.redis_clients import bus_client
+from sockd.worker.bus.redis_clients import BusClient, bus_client
+from sockd.worker.bus.shard_owner import ShardOwner
 
 log = logging.getLogger("sockd.bus")
 
@@ -56,6 +61,7 @@ class RedisStreamsBus(RedisBus):
         self._publisher_field: bytes = self.host_id.encode()
         #: The id of the last entry this worker read (None until it first connected).
         self.last_id: bytes | None = None
+        self._owner = ShardOwner(self.stream, log)
 
     async def _send(self, batch: list[Outgoing]) -> None:
         maxlen = self._settings.stream_maxlen
@@ -68,6 +74,7 @@ class RedisStreamsBus(RedisBus):
                 }
                 pipe.xadd(self.stream, fields, maxlen=maxlen, approximate=True)
             await pipe.execute()
+        self._owner.check(self._publisher)
 
     async def _read(self) -> AsyncIterator[Any]:
         client = bus_client(self._url, BLOCK + REPLY_MARGIN)
@@ -117,7 +124,7 @@ class RedisStreamsBus(RedisBus):
             return None
         return payload
 
-    async def _resume(self, client: redis.asyncio.Redis) -> None:
+    async def _resume(self, client: BusClient) -> None:
         """Where to read from after (re)connecting."""
         newest = await self._newest_id(client)
         if self.last_id is None:
@@ -130,7 +137,7 @@ class RedisStreamsBus(RedisBus):
             )
             self.last_id = START
 
-    async def _newest_id(self, client: redis.asyncio.Redis) -> bytes:
+    async def _newest_id(self, client: BusClient) -> bytes:
         try:
             info: dict[Any, Any] = await client.xinfo_stream(self.stream)
         except ResponseError as exc:

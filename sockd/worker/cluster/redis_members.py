@@ -22,8 +22,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import redis.asyncio
-
+from sockd.worker.bus.redis_clients import BusClient
 from sockd.worker.cluster.members import Member
 
 ANNOUNCE_INTERVAL = 2.0
@@ -39,7 +38,7 @@ def members_key(channel: str) -> str:
 class RedisMembers:
     def __init__(
         self,
-        client: redis.asyncio.Redis,
+        client: BusClient,
         channel: str,
         me: Member,
         clock: Callable[[], float] = time.time,

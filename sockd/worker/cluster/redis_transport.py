@@ -23,13 +23,16 @@ import os
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from redis.exceptions import RedisError
+from redis.asyncio.client import PubSub
+from redis.asyncio.cluster import ClusterPipeline, ClusterPubSub, RedisCluster
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisClusterException, RedisError
 
 from sockd.wire.cluster_frames import routed, split_routed
 from sockd.wire.frames import FrameError
 from sockd.worker.bus.backoff import EmptyReads, SpinningRead, retry_delay
 from sockd.worker.bus.cluster_inbox import CLUSTER_METHOD, ClusterInbox
-from sockd.worker.bus.redis_clients import CONNECT_TIMEOUT, bus_client
+from sockd.worker.bus.redis_clients import CONNECT_TIMEOUT, BusClient, bus_client
 from sockd.worker.cluster.members import Member, Missing
 from sockd.worker.cluster.pending import Chunk, Pending
 from sockd.worker.cluster.query import Query
@@ -55,7 +58,7 @@ REBUILDING = (
 STARTUP_TIMEOUT = 1.0
 #: Seconds Redis may take to confirm the reply channel's subscription.
 SUBSCRIBE_TIMEOUT = 5.0
-FAILURES = (RedisError, OSError, TimeoutError, SpinningRead)
+FAILURES = (RedisError, RedisClusterException, OSError, TimeoutError, SpinningRead)
 
 
 def reply_channel(channel: str, member_id: str) -> str:
@@ -160,19 +163,20 @@ class RedisTransport:
     async def _read_replies(self) -> None:
         reader = bus_client(self._url, CONNECT_TIMEOUT)
         pubsub = reader.pubsub()
+        replies = _Replies(reader, pubsub)
         try:
-            await pubsub.subscribe(reply_channel(self._channel, self.me.id))
+            await replies.subscribe(reply_channel(self._channel, self.me.id))
             async with asyncio.timeout(SUBSCRIBE_TIMEOUT):
-                while not _is(await pubsub.get_message(timeout=SUBSCRIBE_TIMEOUT), "subscribe"):
+                while not _is(await replies.next(SUBSCRIBE_TIMEOUT), replies.subscribed):
                     pass
             self._subscribed.set()  # answers published from now on reach this worker
             reads = EmptyReads(math.inf)
             while True:
                 reads.reading()
-                message = await pubsub.get_message(timeout=None)  # keepalive finds a dead peer
+                message = await replies.next(None)  # keepalive finds a dead peer
                 if message is None:
                     reads.empty()
-                elif _is(message, "message"):
+                elif _is(message, replies.message):
                     reads.received()
                     self._answered(message["data"])
         finally:
@@ -218,12 +222,41 @@ class RedisTransport:
                 batch.append(self._outbox.get_nowait())
             try:
                 async with self._client.pipeline(transaction=False) as pipe:
+                    publish = pipe.spublish if isinstance(pipe, ClusterPipeline) else pipe.publish
                     for channel, line in batch:
-                        pipe.publish(channel, line)
+                        publish(channel, line)
                     await pipe.execute()
             except FAILURES as exc:
                 log.warning("cluster answers: %d chunk(s) not sent to Redis: %s", len(batch), exc)
                 raise
+
+
+class _Replies:
+    """A reply channel's subscription: plain pub/sub, or sharded pub/sub on a Redis Cluster
+    (where plain PUBLISH is not pipelined, and would cross every node)."""
+
+    def __init__(self, client: BusClient, pubsub: PubSub) -> None:
+        self._client = client
+        self._pubsub = pubsub
+        self._sharded = isinstance(client, RedisCluster)
+        self.subscribed, self.message = (
+            ("ssubscribe", "smessage") if self._sharded else ("subscribe", "message")
+        )
+
+    async def subscribe(self, channel: str) -> None:
+        if isinstance(self._client, RedisCluster):
+            await self._client.initialize()  # the slot map, to find the channel's node
+            await self._pubsub.ssubscribe(channel)
+        else:
+            await self._pubsub.subscribe(channel)
+
+    async def next(self, timeout: float | None) -> dict[str, Any] | None:
+        if not isinstance(self._pubsub, ClusterPubSub):
+            return await self._pubsub.get_message(timeout=timeout)
+        message = await self._pubsub.get_sharded_message(timeout=timeout)  # type: ignore[arg-type]
+        if _is(message, "sunsubscribe"):  # the channel's slot moved: subscribe there
+            raise RedisConnectionError("Redis ended the reply channel's subscription")
+        return message
 
 
 def _is(message: dict[str, Any] | None, kind: str) -> bool:

@@ -18,10 +18,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-import redis.asyncio
 from redis.exceptions import ResponseError
 
 from sockd.wire.recovery import with_offset
+from sockd.worker.bus.redis_clients import BusClient
 from sockd.worker.recovery.delivery import Order, Packets, packets_of
 
 #: Entries one XRANGE reads.
@@ -79,7 +79,7 @@ def entry_packets(entry_id: str, message: dict[str, Any]) -> Packets:
 
 
 async def replay(
-    client: redis.asyncio.Redis, stream: str, session: Session, after: str, bound: int
+    client: BusClient, stream: str, session: Session, after: str, bound: int
 ) -> Replay | str:
     """The packets ``session`` missed after ``after``, or why it cannot have them."""
     try:
@@ -102,7 +102,7 @@ async def replay(
 
 
 async def _read(
-    client: redis.asyncio.Redis, stream: str, session: Session, after: str, last: str, bound: int
+    client: BusClient, stream: str, session: Session, after: str, last: str, bound: int
 ) -> Replay | str:
     seen: set[tuple[Any, Any]] = set()
     for _, fields in await client.xrange(stream, min=after, max=after) or []:

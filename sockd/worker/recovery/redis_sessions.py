@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import redis.asyncio
+from sockd.worker.bus.redis_clients import BusClient
 
 #: The lease of a worker lasts this long; it is refreshed three times as often.
 LEASE_MS = 10_000
@@ -72,7 +72,7 @@ class Claim:
 
 class RedisSessions:
     def __init__(
-        self, client: redis.asyncio.Redis, prefix: str, me: str, window: float, refresh: float
+        self, client: BusClient, prefix: str, me: str, window: float, refresh: float
     ) -> None:
         self._client = client
         self._prefix = prefix

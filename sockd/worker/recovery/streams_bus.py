@@ -16,10 +16,10 @@ import json
 from collections.abc import AsyncIterator, Sequence
 from typing import Any, NamedTuple
 
-import redis.asyncio
 from redis.exceptions import ResponseError
 
 from sockd.config.io import RecoverySettings, RedisSettings
+from sockd.worker.bus.redis_clients import BusClient
 from sockd.worker.bus.redis_streams import RedisStreamsBus
 from sockd.worker.recovery.manager import RecoveringManager
 from sockd.worker.recovery.redis_replay import STORED, STORED_PREFIX, entry_packets, stream_order
@@ -71,7 +71,7 @@ class RecoveringStreamsBus(RecoveringManager, RedisStreamsBus):
             return json.dumps(data, separators=(",", ":"))
         return super()._encode(data, number)
 
-    async def stream_end(self, client: redis.asyncio.Redis) -> str:
+    async def stream_end(self, client: BusClient) -> str:
         """The id of the stream's newest entry (``0-0`` with none)."""
         try:
             info: dict[Any, Any] = await client.xinfo_stream(self.stream)

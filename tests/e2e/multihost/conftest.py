@@ -87,6 +87,6 @@ def sentinels(network: Network, tmp_path: Path) -> Iterator[SentinelTrio]:
 
 @pytest.fixture
 def cluster_nodes(network: Network, tmp_path: Path) -> Iterator[list[tuple[str, int]]]:
-    """A Redis Cluster of three masters on private addresses."""
+    """A Redis Cluster of three masters on private addresses (no replicas)."""
     with redis_cluster(network, tmp_path) as nodes:
         yield nodes

@@ -14,6 +14,7 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -37,12 +38,27 @@ WORKERS = 2
 class SockdHost:
     """One test host: its namespace, address, runtime directory and current sockd."""
 
-    def __init__(self, net: Network, role: str, runtime_dir: Path, redis_url: str) -> None:
+    def __init__(
+        self,
+        net: Network,
+        role: str,
+        runtime_dir: Path,
+        redis_url: str,
+        port: int = SOCKD_PORT,
+        title: str | None = None,
+        env: Mapping[str, str] | None = None,
+        health_port: int = HEALTH_PORT,
+    ) -> None:
         self.role = role
         self.namespace = net.ns(role)
         self.address = HOSTS[role]
         self.runtime_dir = runtime_dir
         self.redis_url = redis_url
+        #: Other ports and a title of its own let a second sockd run on the same test host.
+        self.port = port
+        self.health_port = health_port
+        self.title = title or role
+        self._extra_env = dict(env or {})
         self.process: SockdProcess | None = None
         #: Every sockd this host ran, so teardown kills all of them.
         self.history: list[SockdProcess] = []
@@ -52,19 +68,23 @@ class SockdHost:
 
     @property
     def env(self) -> dict[str, str]:
-        return {"XDG_RUNTIME_DIR": str(self.runtime_dir), "TEST_HOST_NAME": self.role}
+        return {
+            "XDG_RUNTIME_DIR": str(self.runtime_dir),
+            "TEST_HOST_NAME": self.role,
+            **self._extra_env,
+        }
 
     def launch(self) -> SockdProcess:
         """Start ``sockd start`` in the namespace; the caller waits for it to be ready."""
         self.runtime_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         args = [
-            APP, "--workers", str(WORKERS), "--host", "0.0.0.0", "--port", str(SOCKD_PORT),
+            APP, "--workers", str(WORKERS), "--host", "0.0.0.0", "--port", str(self.port),
             "--sticky-key", "proxy-protocol", "--trusted-proxy", f"{BALANCER}/32",
-            "--redis", self.redis_url, "--title", self.role, "--graceful-timeout", "5",
-            "--health", f"0.0.0.0:{HEALTH_PORT}",
+            "--redis", self.redis_url, "--title", self.title, "--graceful-timeout", "5",
+            "--health", f"0.0.0.0:{self.health_port}",
         ]  # fmt: skip
         self.process = SockdProcess(
-            args, SOCKD_PORT, console_script=True, prefix=exec_prefix(self.namespace, self.env)
+            args, self.port, console_script=True, prefix=exec_prefix(self.namespace, self.env)
         )
         self.history.append(self.process)
         return self.process
@@ -86,8 +106,8 @@ class SockdHost:
         return Finished(result.returncode, result.stdout, result.stderr)
 
     def status(self) -> dict[str, Any]:
-        """``sockd status --json --title hN`` inside the namespace."""
-        result = self.sockd("status", "--json", "--title", self.role, timeout=20)
+        """``sockd status --json --title TITLE`` inside the namespace."""
+        result = self.sockd("status", "--json", "--title", self.title, timeout=20)
         assert result.returncode == 0, f"{self}: sockd status: {result.stderr}"
         return json.loads(result.stdout)
 

@@ -166,3 +166,61 @@ def redis_cluster(net: Network, workdir: Path) -> Iterator[list[tuple[str, int]]
 
 def _wait(predicate: Callable[[], bool], what: str) -> None:
     wait_until_sync(predicate, 30, what, interval=0.1)
+
+
+def redis_cli(net: Network, address: str, port: int, *args: str) -> str:
+    """``redis-cli -h ADDRESS -p PORT ARGS`` in the Redis namespace; its output."""
+    cli = shutil.which("redis-cli") or "redis-cli"
+    result = subprocess.run(
+        [*exec_prefix(net.ns("redis")), cli, "-h", address, "-p", str(port), *args],
+        capture_output=True, text=True, timeout=15, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, f"redis-cli {' '.join(args)}: {result.stdout}{result.stderr}"
+    return result.stdout.strip()
+
+
+def move_slot_of(net: Network, nodes: list[tuple[str, int]], key: str) -> tuple[str, str]:
+    """Migrate the slot of ``key`` (with its keys) to another master, as ``redis-cli
+    --cluster reshard`` moves a slot: IMPORTING on the new owner, MIGRATING on the old one,
+    MIGRATE of each key, then SETSLOT NODE on the new owner, the old one and the rest.
+    The old and the new owner's addresses."""
+    first = nodes[0]
+    slot = redis_cli(net, *first, "CLUSTER", "KEYSLOT", key)
+    ids: dict[tuple[str, int], str] = {}
+    owner: tuple[str, int] | None = None
+    for line in redis_cli(net, *first, "CLUSTER", "NODES").splitlines():
+        node_id, where, *_, state = line.split(" ", 8)
+        host, _, port = where.split("@")[0].rpartition(":")
+        ids[(host, int(port))] = node_id
+        if any(_covers(part, int(slot)) for part in state.split()):
+            owner = (host, int(port))
+    assert owner is not None, f"no node serves slot {slot}"
+    target = next(node for node in nodes if node != owner)
+    redis_cli(net, *target, "CLUSTER", "SETSLOT", slot, "IMPORTING", ids[owner])
+    redis_cli(net, *owner, "CLUSTER", "SETSLOT", slot, "MIGRATING", ids[target])
+    keys = redis_cli(net, *owner, "CLUSTER", "GETKEYSINSLOT", slot, "100").split()
+    if keys:
+        redis_cli(net, *owner, "MIGRATE", target[0], str(target[1]), "", "0", "5000",
+                  "KEYS", *keys)  # fmt: skip
+    for node in [target, owner, *(n for n in nodes if n not in (target, owner))]:
+        redis_cli(net, *node, "CLUSTER", "SETSLOT", slot, "NODE", ids[target])
+    return f"{owner[0]}:{owner[1]}", f"{target[0]}:{target[1]}"
+
+
+def _covers(part: str, slot: int) -> bool:
+    low, _, high = part.partition("-")
+    if not low.isdigit():  # [slot->-id] of a migration in progress
+        return False
+    return int(low) <= slot <= int(high or low)
+
+
+def sentinel_master(net: Network, trio: SentinelTrio) -> str | None:
+    """The master's address as the first Sentinel names it (None if it does not answer)."""
+    address, port = trio.sentinels[0]
+    request = f"SENTINEL GET-MASTER-ADDR-BY-NAME {MASTER_NAME}\r\n".encode()
+    try:
+        reply = call_in(net.ns("client"), _reply, address, port, request, timeout=5)
+    except OSError:
+        return None
+    lines = reply.split("\r\n")
+    return lines[2] if len(lines) > 2 and lines[0] == "*2" else None
