@@ -55,9 +55,12 @@ fi
 if (($#)); then
     exec .venv/bin/pytest -q "$@"
 fi
-# Types first: a type error fails in seconds, before minutes of tests.
+# Types first: a type error fails in seconds, before minutes of tests. Then the fast layer,
+# then the end-to-end tests in two processes (each module, and the multi-host package, stays
+# in one; ports and loopback addresses are split between them: tests/conftest.py).
 .venv/bin/mypy
-.venv/bin/pytest -q
+.venv/bin/pytest -q tests/unit
+.venv/bin/pytest -q -n 2 --dist loadgroup tests/e2e
 
 # The lowest releases of the libraries whose internals sockd changes, in a venv of their own:
 # pyproject.toml admits exactly the range sockd/worker/compat/entries.py (TESTED) is tested
@@ -70,7 +73,7 @@ lowest() { sed -n "s/.*\"$1>=\([0-9.]*\),.*/$1==\1/p" pyproject.toml; }
 .venv-lowest/bin/pip install -q -e '.[test]' \
     "$(lowest python-socketio)" "$(lowest python-engineio)" "$(lowest uvicorn)"
 .venv-lowest/bin/pip list 2>/dev/null | grep -E '^(python-socketio|python-engineio|uvicorn) '
-.venv-lowest/bin/pytest -q tests/unit tests/e2e/test_protocol_conformance.py \
+.venv-lowest/bin/pytest -q -n 2 --dist loadgroup tests/unit tests/e2e/test_protocol_conformance.py \
     tests/e2e/test_protocol_socketio.py tests/e2e/test_protocol_reconnect.py \
     tests/e2e/test_protocol_recovery.py \
     tests/e2e/test_transports.py tests/e2e/test_graceful_stop.py tests/e2e/test_behind_proxies.py \

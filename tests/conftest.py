@@ -135,3 +135,13 @@ def runtime_dir(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     titles they look up) see only this test's masters."""
     with private_runtime_dir(monkeypatch) as directory:
         yield directory
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under ``pytest -n N --dist loadgroup`` (scripts/test.sh), keep each module's tests in
+    one process, so a module-scoped sockd starts once, and the multi-host tests, which share
+    one set of network namespaces, together."""
+    for item in items:
+        module = item.nodeid.split("::", 1)[0]
+        group = "multihost" if "/multihost/" in module else module
+        item.add_marker(pytest.mark.xdist_group(group))

@@ -12,6 +12,7 @@ import contextlib
 import ipaddress
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -45,23 +46,42 @@ ALL_TRANSPORTS = (["polling"], ["websocket"], ["polling", "websocket"])
 # --------------------------------------------------------------------------- addresses
 
 
+#: Ports tests listen on: below Linux's ephemeral range (32768-60999), from which the
+#: kernel takes the local port of every outgoing connection.
+TEST_PORTS = range(20000, 32768)
 #: Every port free_port() handed out in this run.
 _handed_out_ports: set[int] = set()
 
 
+def xdist_share() -> tuple[int, int]:
+    """(index, count) of this test process among pytest-xdist's (``(0, 1)`` without it):
+    ports and loopback networks are split between them, so parallel processes never hand
+    out the same one."""
+    name = os.environ.get("PYTEST_XDIST_WORKER", "")
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    index = int(name[2:]) if name.startswith("gw") and name[2:].isdigit() else 0
+    return index, max(count, 1)
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port nothing listens on right now (the kernel picks it), and never handed out
-    before in this run: the kernel offers a port again once its probe socket is closed, so
-    two calls in a row could otherwise name the same port."""
+    """A TCP port nothing listens on right now, never handed out before in this run, from
+    this test process's share of :data:`TEST_PORTS` (so parallel test processes never name
+    the same port, and no client connection takes it meanwhile as its ephemeral port)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    for _ in range(100):
+    index, count = xdist_share()
+    share = TEST_PORTS[index::count]
+    for _ in range(200):
+        port = random.choice(share)
+        if port in _handed_out_ports:
+            continue
         with socket.socket(family, socket.SOCK_STREAM) as sock:
-            sock.bind((host, 0))
-            port = int(sock.getsockname()[1])
-        if port not in _handed_out_ports:
-            _handed_out_ports.add(port)
-            return port
-    raise AssertionError(f"no new free port on {host} after 100 tries")
+            try:
+                sock.bind((host, port))
+            except OSError:
+                continue
+        _handed_out_ports.add(port)
+        return port
+    raise AssertionError(f"no new free port on {host} after 200 tries")
 
 
 def free_port_both(v4: str = "127.0.0.1", v6: str = "::1") -> int:
@@ -108,7 +128,10 @@ class LoopbackNetworks:
     """The session's /24 networks of 127.0.0.0/8, each handed out once."""
 
     def __init__(self) -> None:
-        self._next = FIRST_NETWORK
+        index, count = xdist_share()
+        share = (int(LOOPBACK.broadcast_address) - int(FIRST_NETWORK.network_address)) // count
+        start = int(FIRST_NETWORK.network_address) + index * (share // 256) * 256
+        self._next = ipaddress.IPv4Network((start, 24))
 
     def take(self) -> ipaddress.IPv4Network:
         network = self._next
