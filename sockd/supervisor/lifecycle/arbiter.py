@@ -14,7 +14,6 @@ The signals:
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import signal
@@ -34,6 +33,7 @@ from sockd.supervisor.lifecycle.reload import OptionsLoader, Reloader
 from sockd.supervisor.lifecycle.replacer import EXIT_MARGIN, Replacer
 from sockd.supervisor.lifecycle.sampler import Sampler
 from sockd.supervisor.lifecycle.shutdown import settle, stop_workers
+from sockd.supervisor.lifecycle.signal_queue import QUICK, STOPPING, SignalQueue
 from sockd.supervisor.lifecycle.slot_keeper import HANDOVER_GRACE, SlotKeeper
 from sockd.supervisor.lifecycle.slot_table import SlotTable
 from sockd.supervisor.lifecycle.status import StatusReport
@@ -55,10 +55,6 @@ log = logging.getLogger("sockd.master")
 
 #: How often the main loop looks at queues, restarts and heartbeats.
 TICK = 0.2
-
-_GRACEFUL = (signal.SIGTERM, signal.SIGINT)
-_QUICK = (signal.SIGQUIT,)
-_CONTROL = (signal.SIGHUP, signal.SIGTTIN, signal.SIGTTOU, signal.SIGUSR1, signal.SIGUSR2)
 
 
 class Arbiter:
@@ -82,7 +78,7 @@ class Arbiter:
         self._command = command
         self._on_ready = on_ready
         self._predecessor = predecessor
-        self._signals: asyncio.Queue[int] = asyncio.Queue()
+        self._signals = SignalQueue()
         self._stop_timeout: float | None = None
         self._stop_reason: str | None = None
         self._fatal: str | None = None
@@ -172,7 +168,7 @@ class Arbiter:
     async def run(self) -> int:
         """Serve until a stop signal; return the exit code."""
         self._build()
-        self._install_signals()
+        self._signals.install()
         try:
             if self._predecessor is None:
                 await self._presence.start_control()
@@ -199,13 +195,13 @@ class Arbiter:
     async def _main_loop(self) -> bool:
         """Run until asked to stop; True when the stop must be quick."""
         while self._fatal is None:
-            signum = await self._next_signal(TICK)
+            signum = await self._signals.next(TICK)
             if signum == signal.SIGCHLD:
                 self._keeper.reap(self._upgrader.child_exited)
-            elif signum in _GRACEFUL or signum in _QUICK:
+            elif signum in STOPPING:
                 reason = self._stop_reason or f"received {signal.Signals(signum).name}"
                 log.info("%s: stopping", reason)
-                return signum in _QUICK
+                return signum in QUICK
             elif signum is not None:
                 self._on_control_signal(signum)
             self._tick()
@@ -240,17 +236,6 @@ class Arbiter:
         if self._dev is not None:
             self._dev.tick(now)
 
-    def _install_signals(self) -> None:
-        loop = asyncio.get_running_loop()
-        for signum in (*_GRACEFUL, *_QUICK, *_CONTROL):
-            loop.add_signal_handler(signum, self._signals.put_nowait, signum)
-        # uvloop keeps add_signal_handler(SIGCHLD) for its own subprocesses,
-        # which the master does not use; a plain handler wakes the loop instead.
-        signal.signal(
-            signal.SIGCHLD,
-            lambda signum, frame: loop.call_soon_threadsafe(self._signals.put_nowait, signum),
-        )
-
     async def _stop(self, quick: bool) -> None:
         self._keeper.stopping = True
         cluster = self._live.current.cluster
@@ -274,16 +259,10 @@ class Arbiter:
         await stop_workers(
             lambda: self._table.live,
             lambda: self._keeper.reap(self._upgrader.child_exited),
-            self._next_signal,
+            self._signals.next,
             timeout,
             quick,
         )
-
-    async def _next_signal(self, timeout: float) -> int | None:
-        try:
-            return await asyncio.wait_for(self._signals.get(), timeout)
-        except TimeoutError:
-            return None
 
     def _on_fatal(self, message: str) -> None:
         self._fatal = message
@@ -291,7 +270,7 @@ class Arbiter:
 
     def _stop_for(self, reason: str) -> None:
         self._stop_reason = reason
-        self._signals.put_nowait(signal.SIGTERM)
+        self._signals.put(signal.SIGTERM)
 
     def _request_stop(self, timeout: float | None) -> float:
         """``sockd stop``: stop gracefully; the drain timeout in force."""
