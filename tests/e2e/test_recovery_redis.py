@@ -14,9 +14,11 @@ import os
 import signal
 import socket
 import threading
-from typing import Any
+from collections.abc import Awaitable, Iterable
+from typing import Any, TypeVar
 
 import pytest
+import redis
 
 from tests.e2e.js_recovery import (
     APP,
@@ -28,10 +30,14 @@ from tests.e2e.js_recovery import (
 )
 from tests.e2e.protocol_wire import Wire
 from tests.e2e.recovery_wire import connect, event, say
-from tests.harness import RedisServer, SockdLauncher, SourceAddresses, free_port
+from tests.harness import RedisServer, SockdLauncher, SourceAddresses, free_port, wait_until
 
 WINDOW = "30"
 SHORT_WINDOW = 2.0
+#: Clients recovering at once on one worker: several times its Redis client's connections.
+MANY = 24
+
+T = TypeVar("T")
 
 
 @pytest.fixture(scope="module")
@@ -122,6 +128,53 @@ def test_offsets_replay_and_expiry_on_the_wire(
             assert late.sid != me.sid and late.pid != me.pid and late.early == []
 
     asyncio.run(scenario())
+
+
+def test_many_clients_recover_at_once_on_one_worker(
+    sockd: SockdLauncher, redis_server: str, recovery_on: None,
+    source_addresses: SourceAddresses,
+) -> None:  # fmt: skip
+    """As on a host that takes over a dead host's clients: their restores run at once on
+    one worker, more of them than its Redis client has connections. Each waits its turn
+    and recovers (they had failed at once with "Too many connections" and become fresh
+    sessions, without their rooms and what they missed)."""
+    proc = sockd(app=APP, workers=1, redis=redis_server)
+    written = redis.Redis.from_url(redis_server)
+
+    def in_redis(pid: str) -> bool:
+        """The session's room is written through (as for a dead host's long-lived clients)."""
+        return b'"r"' in (written.hget(f"socketio:recovery:s:{pid}", "rooms") or b"")
+
+    async def scenario() -> None:
+        speaker_source, *sources = source_addresses(1 + MANY)
+        async with contextlib.AsyncExitStack() as stack:
+            wires = [await stack.enter_async_context(Wire(proc.port, s)) for s in sources]
+            speaking = await stack.enter_async_context(Wire(proc.port, speaker_source))
+            speaker, sessions = await connect(speaking), await gather(connect(w) for w in wires)
+            await gather(me.call("join", "r") for me in sessions)
+            await wait_until(lambda: all(in_redis(me.pid) for me in sessions), 10, "the rooms")
+            await say(speaker, 1)
+            offsets = [events[0][-1] for events in await gather(me.events(1) for me in sessions)]
+            await gather(me.ws.close() for me in sessions)
+            await say(speaker, 2)
+            claims = [{"pid": me.pid, "offset": o} for me, o in zip(sessions, offsets, strict=True)]
+            back = await gather(connect(w, c) for w, c in zip(wires, claims, strict=True))
+            assert [b.sid for b in back] == [me.sid for me in sessions], "not all recovered"
+            # Before the CONNECT reply, or after it if the broadcast was not in the stream
+            # yet when the replay read it (its ack does not wait for that).
+            missed = [[event(f) for f in b.early] or await b.events(1) for b in back]
+            assert [[args[1]["n"] for args in m] for m in missed] == [[2]] * MANY, missed
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        written.close()
+    assert not [line for line in proc.lines() if "cannot restore" in line]
+
+
+async def gather(awaitables: Iterable[Awaitable[T]]) -> list[T]:
+    """``asyncio.gather`` of a generator, as a list."""
+    return list(await asyncio.gather(*awaitables))
 
 
 class Relay:

@@ -2,10 +2,18 @@
 sessions live in Redis (``redis_sessions.py``), and the stream is the log a restore reads.
 
 Session writes go out in order, one at a time, never awaited by the app (a bounded queue:
-Redis may be away). Whoever holds a session when it is lost arms a timer for the end of its
-window: if the session is still lost and still its own then, it ends it, and the app's
-hooks run there. A worker the session moved away from hears so over the bus, as does the
-worker where it started when it ends elsewhere.
+Redis may be away), each with the state it was queued with: one still queued when its
+session is lost (whose state this worker then forgets) must not write its rooms empty.
+Whoever holds a session when it is lost arms a timer for the end of its window: if the
+session is still lost and still its own then, it ends it, and the app's hooks run there.
+A worker the session moved away from hears so over the bus, as does the worker where it
+started when it ends elsewhere.
+
+Each store operation (a write, a restore, an expiry, a refresh) uses one of the client's
+few connections at a time, and no more operations run at once than it has: the rest wait
+their turn. A pool that is out of connections fails a command at once ("Too many
+connections"), which made the clients of a dead host, recovering at once on one worker,
+fresh sessions.
 """
 
 from __future__ import annotations
@@ -22,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from redis.exceptions import RedisError
 
 from sockd.config.io import RecoverySettings
-from sockd.worker.bus.redis_clients import bus_client
+from sockd.worker.bus.redis_clients import MAX_CONNECTIONS, bus_client
 from sockd.worker.recovery.redis_replay import Replay, Session, replay, stream_order, valid_id
 from sockd.worker.recovery.redis_sessions import LEASE_MS, RedisSessions
 from sockd.worker.recovery.store import PutBack, Restored
@@ -51,6 +59,7 @@ class RedisStore:
         self._window = settings.max_disconnection_duration
         self._max_missed = settings.max_missed_packets
         self._client = bus_client(url, COMMAND_TIMEOUT)
+        self._turns = asyncio.Semaphore(MAX_CONNECTIONS)
         prefix = f"{bus.channel}:recovery:"
         self.sessions = RedisSessions(
             self._client, prefix, bus.host_id, self._window, refresh_interval(self._window)
@@ -84,12 +93,13 @@ class RedisStore:
     ) -> None:
         self._mirror[pid] = {"rooms": set(rooms) | {sid}, "data": data}
         fields = {"sid": sid, "ns": namespace, "owner": self.sessions.me,
-                  "origin": self.sessions.me, "lost": "", "reason": ""}  # fmt: skip
+                  "origin": self.sessions.me, "lost": "", "reason": "",
+                  **self._state(pid)}  # fmt: skip
 
         async def write() -> None:
             # Before the reader read anything, the session starts where the stream is now.
             begin = start or await self._bus.stream_end(self._client)
-            await self.sessions.write(pid, {**fields, "start": begin, **self._state(pid)})
+            await self.sessions.write(pid, {**fields, "start": begin})
 
         self._queue(write)
 
@@ -121,9 +131,10 @@ class RedisStore:
     async def _expire(self, pid: str) -> None:
         """The window of a session lost here ran out: if it is still lost and ours, it ends."""
         self._timers.pop(pid, None)
-        fields = await self.sessions.end(pid, only_if_lost=True)
-        if fields is not None:
-            await self._gone(fields)
+        async with self._turns:
+            fields = await self.sessions.end(pid, only_if_lost=True)
+            if fields is not None:
+                await self._gone(fields)
 
     async def _gone(self, fields: dict[str, str]) -> None:
         """A lost session ended for good: its last owner runs the hooks (this worker when
@@ -149,7 +160,8 @@ class RedisStore:
         mirror = self._mirror.get(pid)
         if mirror is not None:
             change(mirror)
-            self._queue(lambda: self.sessions.write(pid, self._state(pid)))
+            state = self._state(pid)  # now: once lost, the mirror is gone
+            self._queue(lambda: self.sessions.write(pid, state))
 
     def _state(self, pid: str) -> dict[str, str]:
         mirror = self._mirror.get(pid, {"rooms": set(), "data": None})
@@ -167,7 +179,8 @@ class RedisStore:
         while self._writes:
             write = self._writes.popleft()
             try:
-                await write()
+                async with self._turns:
+                    await write()
             except (RedisError, OSError) as exc:
                 self.dropped += 1
                 log.warning("recovery: a session write to Redis failed: %s", exc)
@@ -178,12 +191,20 @@ class RedisStore:
         self, pid: str, namespace: str, offset: str | None, target: PutBack
     ) -> str | None:
         try:
-            return await asyncio.wait_for(self._restore(pid, namespace, offset, target), 5.0)
+            return await asyncio.wait_for(
+                self._restore_in_turn(pid, namespace, offset, target), 5.0
+            )
         except (RedisError, OSError, TimeoutError) as exc:
             log.warning("recovery: cannot restore a session from Redis now: %s", exc)
             target.abandon()  # a fresh session; the claimed one stays lost, to try again
             self.lost(pid, "transport close")
             return None
+
+    async def _restore_in_turn(
+        self, pid: str, namespace: str, offset: str | None, target: PutBack
+    ) -> str | None:
+        async with self._turns:
+            return await self._restore(pid, namespace, offset, target)
 
     async def _restore(
         self, pid: str, namespace: str, offset: str | None, target: PutBack
@@ -237,7 +258,8 @@ class RedisStore:
             now = time.monotonic()
             pids = list(self._mirror) if now >= next_refresh else []
             with contextlib.suppress(RedisError, OSError):
-                await self.sessions.refresh(pids)
+                async with self._turns:
+                    await self.sessions.refresh(pids)
                 if pids:
                     next_refresh = now + refresh
             await asyncio.sleep(lease)
