@@ -62,17 +62,33 @@ async def sources_by_host(
     return groups
 
 
-class Member(Client):
-    """A WebSocket client that, on every connect, asks where it is and joins its rooms.
+class Served:
+    """When a client was served, and by which host: ``served`` holds ``(time.monotonic(),
+    host)`` for each time it was served again, so a test measures how long a lost host's
+    clients took to be served elsewhere, whatever kind of client they are."""
 
-    ``served`` records ``(time.monotonic(), host)`` each time it is served again, so a
-    test measures how long a lost host's clients took to be served elsewhere.
-    """
+    served: list[tuple[float, str]]
+
+    @property
+    def served_by(self) -> str | None:
+        """The host that served this client last."""
+        return self.served[-1][1] if self.served else None
+
+    def served_elsewhere_after(self, since: float, lost: str) -> float | None:
+        """Seconds from ``since`` until it was served by a host other than ``lost``."""
+        for when, host in self.served:
+            if when >= since and host != lost:
+                return when - since
+        return None
+
+
+class Member(Client, Served):
+    """A WebSocket client that, on every connect, asks where it is and joins its rooms."""
 
     def __init__(self, source: str, rooms: Sequence[str] = (), port: int = FRONTEND_PORT) -> None:
         super().__init__(port, source, ["websocket"], host=BALANCER)
         self.rooms = list(rooms)
-        self.served: list[tuple[float, str]] = []
+        self.served = []
         self.errors: list[str] = []
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -92,18 +108,6 @@ class Member(Client):
             self.errors.append(repr(exc))
             return
         self.served.append((time.monotonic(), info["host"]))
-
-    @property
-    def served_by(self) -> str | None:
-        """The host that served this client last."""
-        return self.served[-1][1] if self.served else None
-
-    def served_elsewhere_after(self, since: float, lost: str) -> float | None:
-        """Seconds from ``since`` until it was served by a host other than ``lost``."""
-        for when, host in self.served:
-            if when >= since and host != lost:
-                return when - since
-        return None
 
 
 async def connect_members(members: Sequence[Member], timeout: float = 30.0) -> None:

@@ -15,12 +15,13 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.multihost.netns import exec_prefix
+from tests.e2e.multihost.network import HEALTH_PORT, SOCKD_PORT
 from tests.harness import REPO_ROOT, stop_process, wait_until_sync
 
 DOC_CONFIG = REPO_ROOT / "docs" / "haproxy" / "haproxy.cfg"
@@ -30,13 +31,40 @@ FRONTEND_PORT = 80
 SHUTDOWN_SESSIONS = " on-marked-down shutdown-sessions"
 
 
+def config_variant(
+    port: int,
+    *,
+    servers: Sequence[str] | None = None,
+    sockd_port: int = SOCKD_PORT,
+    health_port: int = HEALTH_PORT,
+    shutdown_sessions: bool = True,
+) -> str:
+    """The documented config on frontend ``port``, for a second set of hosts: only the
+    ``servers`` named (all by default), their sockd on ``sockd_port`` and ``/health`` on
+    ``health_port``, with or without ``on-marked-down shutdown-sessions``."""
+    text = DOC_CONFIG.read_text()
+    check = f"check port {HEALTH_PORT} "
+    assert SHUTDOWN_SESSIONS in text and f"bind :{FRONTEND_PORT}\n" in text, "config changed shape"
+    assert check in text, "config changed shape"
+    text = text.replace(f"bind :{FRONTEND_PORT}\n", f"bind :{port}\n")
+    text = text.replace(check, f"check port {health_port} ")
+    if not shutdown_sessions:
+        text = text.replace(SHUTDOWN_SESSIONS, "")
+    lines = []
+    for line in text.splitlines(keepends=True):
+        words = line.split()
+        if words[:1] == ["server"]:
+            assert words[2].endswith(f":{SOCKD_PORT}"), f"config changed shape: {line!r}"
+            if servers is not None and words[1] not in servers:
+                continue
+            line = line.replace(f":{SOCKD_PORT}", f":{sockd_port}")
+        lines.append(line)
+    return "".join(lines)
+
+
 def config_without_shutdown_sessions(port: int) -> str:
     """The documented config without ``on-marked-down shutdown-sessions``, on ``port``."""
-    text = DOC_CONFIG.read_text()
-    assert SHUTDOWN_SESSIONS in text and f"bind :{FRONTEND_PORT}\n" in text, "config changed shape"
-    return text.replace(SHUTDOWN_SESSIONS, "").replace(
-        f"bind :{FRONTEND_PORT}\n", f"bind :{port}\n"
-    )
+    return config_variant(port, shutdown_sessions=False)
 
 
 class Haproxy:

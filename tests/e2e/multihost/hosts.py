@@ -48,6 +48,7 @@ class SockdHost:
         title: str | None = None,
         env: Mapping[str, str] | None = None,
         health_port: int = HEALTH_PORT,
+        workers: int = WORKERS,
     ) -> None:
         self.role = role
         self.namespace = net.ns(role)
@@ -57,6 +58,7 @@ class SockdHost:
         #: Other ports and a title of its own let a second sockd run on the same test host.
         self.port = port
         self.health_port = health_port
+        self.workers = workers
         self.title = title or role
         self._extra_env = dict(env or {})
         self.process: SockdProcess | None = None
@@ -78,7 +80,7 @@ class SockdHost:
         """Start ``sockd start`` in the namespace; the caller waits for it to be ready."""
         self.runtime_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         args = [
-            APP, "--workers", str(WORKERS), "--host", "0.0.0.0", "--port", str(self.port),
+            APP, "--workers", str(self.workers), "--host", "0.0.0.0", "--port", str(self.port),
             "--sticky-key", "proxy-protocol", "--trusted-proxy", f"{BALANCER}/32",
             "--redis", self.redis_url, "--title", self.title, "--graceful-timeout", "5",
             "--health", f"0.0.0.0:{self.health_port}",
