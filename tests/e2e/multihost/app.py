@@ -4,7 +4,9 @@
 (a ping every 5 s, 5 s to answer) lets a client notice a silent host within 10 s, so the
 partition test can show what the balancer's ``on-marked-down shutdown-sessions`` saves
 without waiting for the 45 s of the defaults. ``GET /whoami`` answers plain HTTP, so a test
-learns where the balancer sends a source address with one cheap request.
+learns where the balancer sends a source address with one cheap request. The ``whoami``
+event also says the socket's rooms and whether its connect recovered it (sockd's
+``environ["sockd.recovered"]``, on hosts with connection state recovery on).
 """
 
 from __future__ import annotations
@@ -24,15 +26,31 @@ sio = socketio.AsyncServer(
 )
 
 
+#: Per connected socket: whether its last connect recovered it (hosts with recovery on).
+recovered: dict[str, bool] = {}
+
+
 def _where(client: str | None) -> dict[str, Any]:
     return {"host": HOST, "pid": os.getpid(), "client": client}
 
 
 @sio.event
+async def connect(sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+    recovered[sid] = bool(environ.get("sockd.recovered"))
+
+
+@sio.event
+async def disconnect(sid: str, reason: Any = None) -> None:
+    recovered.pop(sid, None)
+
+
+@sio.event
 async def whoami(sid: str, data: Any = None) -> dict[str, Any]:
-    """Which host and worker serve this client, and the address sockd saw for it."""
+    """Which host and worker serve this client, the address sockd saw for it, its rooms,
+    and whether its connect was a recovery."""
     scope_client = ((sio.get_environ(sid) or {}).get("asgi.scope") or {}).get("client")
-    return _where(scope_client[0] if scope_client else None)
+    where = _where(scope_client[0] if scope_client else None)
+    return {**where, "rooms": sorted(sio.rooms(sid)), "recovered": recovered.get(sid, False)}
 
 
 @sio.event
