@@ -48,14 +48,16 @@ class WsSession(asyncio.Protocol):
         port: int,
         source: str,
         *,
+        host: str = "127.0.0.1",
         offer_deflate: bool = True,
         on_event: EventHandler | None = None,
         timeout: float = 10.0,
     ) -> WsSession:
-        """Connect from ``source`` and finish the Socket.IO connect, within ``timeout``."""
-        session = cls(f"127.0.0.1:{port}", offer_deflate, on_event)
+        """Connect from ``source`` to ``host:port`` and finish the Socket.IO connect, within
+        ``timeout``."""
+        session = cls(f"{host}:{port}", offer_deflate, on_event)
         async with asyncio.timeout(timeout):
-            await connect_from(source, port, lambda: session)
+            await connect_from(source, port, lambda: session, host)
             try:
                 await asyncio.shield(session.ready)
             except BaseException:

@@ -95,7 +95,7 @@ async def run(target: Running, budget: Budget) -> dict[str, float]:
         result = await _offered(sender[0], got, budget)
         processes = target.servers  # front, app processes and Redis
         before, delivered_before = cpu_seconds(processes), got.capacity_total
-        result.update(await _capacity(sender[0], got, budget))
+        result.update(await capacity(sender[0], got, budget))
         delivered = got.capacity_total - delivered_before
         used = cpu_seconds(processes) - before
         result["fanout_cpu_us"] = 1e6 * used / delivered if delivered else float("nan")
@@ -152,7 +152,9 @@ async def _drain(got: Deliveries, expected: int, bound: float) -> None:
             return
 
 
-async def _capacity(sender: WsSession, got: Deliveries, budget: Budget) -> dict[str, float]:
+async def capacity(sender: WsSession, got: Deliveries, budget: Budget) -> dict[str, float]:
+    """The closed loop of the capacity phase (tests/e2e/multihost/test_fanout.py runs it
+    against sockd hosts in network namespaces too)."""
     loop = asyncio.get_running_loop()
     window = asyncio.Semaphore(budget.fanout_window)
     meter = SelfCpu()

@@ -6,7 +6,8 @@ partition test can show what the balancer's ``on-marked-down shutdown-sessions``
 without waiting for the 45 s of the defaults. ``GET /whoami`` answers plain HTTP, so a test
 learns where the balancer sends a source address with one cheap request. The ``whoami``
 event also says the socket's rooms and whether its connect recovered it (sockd's
-``environ["sockd.recovered"]``, on hosts with connection state recovery on).
+``environ["sockd.recovered"]``, on hosts with connection state recovery on). ``fanout`` is
+the benchmark's fan-out event (bench/app.py), so its load generator can measure the hosts.
 """
 
 from __future__ import annotations
@@ -64,6 +65,12 @@ async def broadcast(sid: str, data: dict[str, Any]) -> bool:
     """Emit ``news`` with ``data["payload"]`` to every member of ``data["room"]``."""
     await sio.emit("news", data["payload"], to=data["room"])
     return True
+
+
+@sio.event
+async def fanout(sid: str, data: dict[str, Any]) -> None:
+    """Emit ``data`` as ``fan`` to ``data["room"]``, unacked: bench/app.py's event."""
+    await sio.emit("fan", data, to=data["room"])
 
 
 async def _plain_http(scope: dict[str, Any], receive: Any, send: Any) -> None:
