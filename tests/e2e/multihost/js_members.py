@@ -104,6 +104,8 @@ async def js_members(
                 )
             await asyncio.sleep(0.05)
         yield members
+        if reading.done() and reading.exception() is not None:
+            raise AssertionError(f"reading members.js stopped: {reading.exception()!r}")
     finally:
         await _stop(proc, reading)
 
