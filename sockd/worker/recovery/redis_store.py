@@ -117,7 +117,7 @@ class RedisStore:
         now_ms = int(time.time() * 1000)
         self._queue(lambda: self.sessions.lost(pid, reason, now_ms))
         loop = asyncio.get_running_loop()
-        self._timers[pid] = loop.call_later(self._window + 1.0, self._spawn, self._expire(pid))
+        self._timers[pid] = loop.call_later(self._window + 1.0, self._expire_soon, pid)
 
     def ended(self, pid: str) -> None:
         self._mirror.pop(pid, None)
@@ -263,6 +263,11 @@ class RedisStore:
                 if pids:
                     next_refresh = now + refresh
             await asyncio.sleep(lease)
+
+    def _expire_soon(self, pid: str) -> None:
+        """The window of ``pid`` passed (the coroutine is made only now, so a cancelled
+        timer leaves none behind unawaited)."""
+        self._spawn(self._expire(pid))
 
     def _spawn(self, coroutine: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(coroutine)

@@ -8,8 +8,6 @@ import asyncio
 import json
 from typing import Any
 
-import pytest
-
 from sockd.config.io import RecoverySettings
 from sockd.worker.bus.redis_clients import MAX_CONNECTIONS
 from sockd.worker.recovery.redis_sessions import Claim
@@ -78,9 +76,6 @@ def store_with(sessions: Sessions) -> RedisStore:
     return store
 
 
-# ``lost`` gives ``call_later`` the expiry's coroutine itself: cancelling the timer (as a
-# restore does) drops it unawaited.
-@pytest.mark.filterwarnings("ignore:coroutine 'RedisStore._expire' was never awaited")
 def test_writes_queued_before_a_loss_keep_the_rooms_they_were_queued_with() -> None:
     """A session lost while its writes still wait (this worker then forgets its state) is
     written with its rooms, not with none: a restore reads them."""
