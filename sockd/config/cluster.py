@@ -181,6 +181,55 @@ class ClusterSettings:
         "a peek or a slot's queue); at the cap it stops accepting, and new clients wait in "
         "the listen backlog (HAProxy maxconn). Lowered to fit the master's descriptor limit.",
     )
+    header_timeout: float = setting(
+        10.0,
+        flags=("--header-timeout",),
+        metavar="S",
+        check=checks.above(0),
+        help="Seconds a worker gives a connection to send a complete request head (and a "
+        "TLS client its handshake), from its hand-off or from the first byte of a kept-alive "
+        "request; then 408 and close (nginx client_header_timeout, Node headersTimeout).",
+    )
+    keep_alive_timeout: float = setting(
+        5.0,
+        flags=("--keep-alive-timeout",),
+        metavar="S",
+        check=checks.above(0),
+        help="Seconds an HTTP connection may stay idle between requests (Node "
+        "keepAliveTimeout, uvicorn --timeout-keep-alive).",
+    )
+    max_header_line: int = setting(
+        8190,
+        flags=("--max-header-line",),
+        metavar="BYTES",
+        check=checks.at_least(256),
+        help="Longest request line (414) or header line (431) a worker reads (gunicorn "
+        "limit_request_field_size, nginx large_client_header_buffers).",
+    )
+    max_header_size: int = setting(
+        16384,
+        flags=("--max-header-size",),
+        metavar="BYTES",
+        check=checks.at_least(1024),
+        help="Largest request head, request line and headers together; larger is refused "
+        "with 431 before it is buffered (Node maxHeaderSize).",
+    )
+    max_headers: int = setting(
+        100,
+        flags=("--max-headers",),
+        metavar="N",
+        check=checks.at_least(8),
+        help="Most header lines in one request; more is refused with 431 (gunicorn "
+        "limit_request_fields).",
+    )
+    max_json_depth: int = setting(
+        100,
+        flags=("--max-json-depth",),
+        metavar="N",
+        check=checks.between(2, 500),
+        help="Deepest nesting of arrays and objects in a Socket.IO packet; a deeper one "
+        "closes the connection as malformed (Ruby's JSON max_nesting).",
+    )
     certfile: str | None = setting(
         None,
         flags=("--certfile",),

@@ -37,6 +37,8 @@ from typing import Any
 import uvicorn
 from websockets.exceptions import InvalidState
 
+from sockd.worker.hosting import client_errors
+from sockd.worker.hosting.request_head import HeadGuard, HeadLimits, Refusal, refusal_response
 from sockd.worker.hot_path.lean_queue import LeanEvent, LeanQueue
 
 Address = tuple[str, int]
@@ -53,6 +55,9 @@ class UvicornHost:
         access_log: bool,
         graceful_timeout: float,
         per_message_deflate: bool = False,
+        head_limits: HeadLimits | None = None,
+        keep_alive_timeout: float = 5.0,
+        ws_max_size: int = 16 * 1024 * 1024,
         certfile: str | None = None,
         keyfile: str | None = None,
         ca_certs: str | None = None,
@@ -76,6 +81,10 @@ class UvicornHost:
             # Off by default as in Node's socket.io: a deflate context per WebSocket
             # roughly doubles the memory of an idle connection (bench/scenarios/idle.py).
             ws_per_message_deflate=per_message_deflate,
+            # Checked from each frame's header (and while inflating), closing with 1009:
+            # the app's largest message (Engine.IO's maxPayload), not uvicorn's 16 MiB.
+            ws_max_size=ws_max_size,
+            timeout_keep_alive=keep_alive_timeout,  # type: ignore[arg-type]
             ssl_certfile=certfile,
             ssl_keyfile=keyfile,
             ssl_ca_certs=ca_certs,
@@ -84,9 +93,12 @@ class UvicornHost:
         self.config.load()
         #: The TLS context of the worker's handshakes; ``None`` for plain TCP.
         self.ssl: ssl.SSLContext | None = self.config.ssl
-        self._protocol_class = _with_real_client(
-            self.config.http_protocol_class, self.config.ws_protocol_class
+        head_limits = head_limits or HeadLimits()
+        self._protocol_class = _sockd_http(
+            self.config.http_protocol_class, self.config.ws_protocol_class, head_limits
         )
+        #: A TLS client's handshake has as long as a request head.
+        self._handshake_timeout = head_limits.timeout
         self.server = uvicorn.Server(self.config)
         self._task: asyncio.Task[None] | None = None
         #: Hand-offs whose transport is being set up (kept so they are not collected).
@@ -116,7 +128,7 @@ class UvicornHost:
         )
         protocol.real_client = client
         sock.setblocking(False)
-        task = loop.create_task(_connect(loop, protocol, sock, self.ssl))
+        task = loop.create_task(_connect(loop, protocol, sock, self.ssl, self._handshake_timeout))
         self._connecting.add(task)
         task.add_done_callback(self._connecting.discard)
 
@@ -141,10 +153,16 @@ async def _connect(
     protocol: Any,
     sock: socket.socket,
     context: ssl.SSLContext | None,
+    handshake_timeout: float,
 ) -> None:
     try:
         # With TLS the handshake happens here, in the worker, on the raw connection.
-        await loop.connect_accepted_socket(lambda: protocol, sock, ssl=context)
+        if context is None:
+            await loop.connect_accepted_socket(lambda: protocol, sock)
+        else:
+            await loop.connect_accepted_socket(
+                lambda: protocol, sock, ssl=context, ssl_handshake_timeout=handshake_timeout
+            )
     except (OSError, ssl.SSLError, TimeoutError):
         sock.close()  # the client went away, or failed its TLS handshake
 
@@ -214,6 +232,10 @@ class SockdWebSocket:
         super().start_keepalive()  # type: ignore[misc]
 
 
+def _peer(client: Address | None) -> str:
+    return f"client {client[0]}:{client[1]}" if client and client[0] else "a Unix socket client"
+
+
 def direct_sender(asgi_send: Any) -> Callable[[str | bytes], bool] | None:
     """The ``send_now`` of the WebSocket whose ASGI ``send`` is ``asgi_send`` itself (no
     ASGI middleware in between, so none misses a frame), or None."""
@@ -223,13 +245,14 @@ def direct_sender(asgi_send: Any) -> Callable[[str | bytes], bool] | None:
     return None
 
 
-def _with_real_client(http_class: type, ws_class: type | None) -> Any:
-    """``http_class`` (and its WebSocket upgrade) showing ``real_client`` as the client."""
+def _sockd_http(http_class: type, ws_class: type | None, limits: HeadLimits) -> Any:
+    """``http_class`` (and its WebSocket upgrade) showing ``real_client`` as the client, with
+    each request head bounded by ``limits`` (sockd/worker/hosting/request_head.py)."""
     ws_protocol = (
         type("SockdWebSocketProtocol", (SockdWebSocket, ws_class), {}) if ws_class else None
     )
 
-    class RealClientHTTP(http_class):  # type: ignore[misc, valid-type]
+    class SockdHTTP(http_class):  # type: ignore[misc, valid-type]
         real_client: Address
 
         def connection_made(self, transport: Any) -> None:
@@ -239,5 +262,49 @@ def _with_real_client(http_class: type, ws_class: type | None) -> Any:
                 self.ws_protocol_class = functools.partial(
                     ws_protocol, real_client=self.real_client
                 )
+            self._head = HeadGuard(limits, self.loop, self._head_timed_out)
 
-    return RealClientHTTP
+        def data_received(self, data: bytes) -> None:
+            # A head goes to httptools on its own, so that the bytes after it are read as
+            # what they are: a body, the next request (scanned again), or the first frames
+            # after a WebSocket upgrade (which uvicorn would drop).
+            while self._head.reading:
+                end = self._head.feed(data)
+                if end is None:
+                    break
+                if isinstance(end, Refusal):
+                    self._refuse(end.status, end.reason)
+                    return
+                super().data_received(data[:end])
+                data = data[end:]
+                protocol = self.transport.get_protocol()
+                if not data or self.transport.is_closing():
+                    return
+                if protocol is not self:  # upgraded to WebSocket
+                    protocol.data_received(data)
+                    return
+            super().data_received(data)
+
+        def on_message_complete(self) -> None:
+            super().on_message_complete()
+            self._head.expect_next()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._head.stop()
+            super().connection_lost(exc)
+
+        def _head_timed_out(self) -> None:
+            if self.transport.is_closing():
+                return
+            answering = self.cycle is not None and not self.cycle.response_complete
+            # 408 to a client that began a head, unless a response to it is under way.
+            status = 408 if self._head.started and not answering else None
+            self._refuse(status, f"no complete request head within {limits.timeout:g}s")
+
+        def _refuse(self, status: int | None, reason: str) -> None:
+            client_errors.note(f"refused {status or 'silently'}: {reason}", _peer(self.client))
+            if status is not None:
+                self.transport.write(refusal_response(status, reason))
+            self.transport.close()
+
+    return SockdHTTP

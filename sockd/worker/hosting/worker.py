@@ -28,6 +28,7 @@ from sockd.worker.cluster.redis_transport import RedisTransport
 from sockd.worker.cluster.requester import Cluster, Transport
 from sockd.worker.compat.guard import check_libraries
 from sockd.worker.compat.install import CompatConfig, install
+from sockd.worker.hosting import client_errors
 from sockd.worker.hosting.app_loader import LoadedApp, load
 from sockd.worker.hosting.counters import WorkerCounters, bus_figures, sessions_by_transport
 from sockd.worker.hosting.drain import end_all_sessions
@@ -35,6 +36,7 @@ from sockd.worker.hosting.drain_gate import DrainGate
 from sockd.worker.hosting.gc_tuning import tune_collector
 from sockd.worker.hosting.handoff_intake import HandoffIntake
 from sockd.worker.hosting.master_link import MasterLink
+from sockd.worker.hosting.request_head import head_limits
 from sockd.worker.hosting.sid_owner import SidOwnerGate
 from sockd.worker.hosting.uvicorn_adapter import UvicornHost
 from sockd.worker.recovery.master_bus import RecoveringMasterBus
@@ -113,6 +115,7 @@ class Worker:
         check_libraries()
         self._app = load(self.options)
         route_library_logs_to_root()
+        client_errors.count_library_lines()
         sio = self._app.sio
         admin = admin_ui.detach(sio)  # put back once the server is complete
         if self.options.require_websocket_only and sio.eio.transports != ["websocket"]:
@@ -142,6 +145,9 @@ class Worker:
             access_log=self.options.cluster.access_log,
             graceful_timeout=self.options.cluster.graceful_timeout,
             per_message_deflate=self.options.cluster.per_message_deflate,
+            head_limits=head_limits(self.options.cluster),
+            keep_alive_timeout=self.options.cluster.keep_alive_timeout,
+            ws_max_size=sio.eio.max_http_buffer_size,
             certfile=self.options.cluster.certfile,
             keyfile=self.options.cluster.keyfile,
             ca_certs=self.options.cluster.ca_certs,

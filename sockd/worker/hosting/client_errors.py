@@ -1,0 +1,108 @@
+"""Errors clients cause, counted by kind and logged once per kind and interval.
+
+A client decides how often these happen (a malformed or oversized request head, a silent
+connection, a malformed or too deeply nested packet), so one line each would let it fill
+the log and spend the worker's time writing it. The first of a kind in an interval is
+logged at once, with its details; the others are counted and reported in one line when the
+interval ends. Totals by kind since the worker started stay readable (:func:`counts`).
+
+:func:`note` is for sockd's own refusals; :class:`LibraryNoise` turns the client-caused
+lines of the libraries (uvicorn's "Invalid HTTP request received.", one per bad request)
+into notes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from typing import Any
+
+#: Seconds over which events of one kind after the first are counted into one line.
+INTERVAL = 10.0
+#: Kinds tracked apart; the kinds are fixed strings, so this only bounds a mistake.
+MAX_KINDS = 256
+#: The kind events of further kinds are counted under.
+OTHER = "other client errors"
+
+_log = logging.getLogger("sockd.worker.client_errors")
+
+
+class ClientErrors:
+    """Counts of client-caused errors by kind, and their log lines, one per kind and interval."""
+
+    def __init__(self, logger: logging.Logger, interval: float = INTERVAL) -> None:
+        self._log = logger
+        self._interval = interval
+        self._totals: Counter[str] = Counter()
+        #: Kinds logged in the current interval, with how many more came since.
+        self._unlogged: dict[str, int] = {}
+
+    def note(self, kind: str, detail: Any = None) -> None:
+        """One error of ``kind`` (a fixed phrase); ``detail`` (the client, the packet's
+        problem) is shown when this one is logged."""
+        if kind not in self._totals and len(self._totals) >= MAX_KINDS:
+            kind = OTHER
+        self._totals[kind] += 1
+        if kind in self._unlogged:
+            self._unlogged[kind] += 1
+            return
+        self._log.warning("%s (%s)" if detail is not None else "%s", kind, detail)
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # outside the event loop: nothing to count the next ones
+            return
+        self._unlogged[kind] = 0
+        loop.call_later(self._interval, self._interval_ended, kind)
+
+    def counts(self) -> dict[str, int]:
+        """Every error noted since the worker started, by kind."""
+        return dict(self._totals)
+
+    def _interval_ended(self, kind: str) -> None:
+        more = self._unlogged.pop(kind, 0)
+        if more:
+            self._log.warning("%s: %d more in the last %gs", kind, more, self._interval)
+
+
+class LibraryNoise(logging.Filter):
+    """Takes the lines of a library logger that report a client's error out of the log,
+    as notes of :data:`ERRORS` (``kinds``: the message, as the library writes it, and the
+    kind it is noted under)."""
+
+    def __init__(self, errors: ClientErrors, kinds: dict[str, str]) -> None:
+        super().__init__()
+        self._errors = errors
+        self._kinds = kinds
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        kind = self._kinds.get(str(record.msg))
+        if kind is None:
+            return True
+        self._errors.note(kind)
+        return False
+
+
+#: The worker's client errors.
+ERRORS = ClientErrors(_log)
+#: uvicorn's lines about a client's request, one each, which this counts instead.
+UVICORN_LINES = {
+    "Invalid HTTP request received.": "refused 400: malformed HTTP request",
+    "Unsupported upgrade request.": "unsupported upgrade request",
+    "Invalid UTF-8 sequence received from client.": "closed 1007: invalid UTF-8 in a text frame",
+}
+
+
+def note(kind: str, detail: Any = None) -> None:
+    """One client-caused error of ``kind`` in this worker (see :class:`ClientErrors`)."""
+    ERRORS.note(kind, detail)
+
+
+def counts() -> dict[str, int]:
+    """This worker's client-caused errors since it started, by kind."""
+    return ERRORS.counts()
+
+
+def count_library_lines() -> None:
+    """Count uvicorn's client-error lines instead of logging each."""
+    logging.getLogger("uvicorn.error").addFilter(LibraryNoise(ERRORS, UVICORN_LINES))
