@@ -26,17 +26,26 @@ from sockd.worker.hot_path.lean_queue import LeanQueues
 from sockd.worker.hot_path.packet_json import json_packet_class
 from sockd.worker.hot_path.request_body import with_request_body
 from sockd.worker.hot_path.writer_poll import TimerPoll
+from sockd.worker.protocol.chunked_post import ChunkedPost
 from sockd.worker.protocol.client_close import ClientClose
+from sockd.worker.protocol.closed_sessions import ClosedSessions, PostAfterEnd
 from sockd.worker.protocol.closing import ServerDisconnect
 from sockd.worker.protocol.connect_timeout import ConnectTimeout
 from sockd.worker.protocol.handshake import ExactPingInterval
 from sockd.worker.protocol.heartbeat import PongDeadline
 from sockd.worker.protocol.invalid_packets import InvalidPacketCloses
+from sockd.worker.protocol.json_depth import depth_limited_packet_class
 from sockd.worker.protocol.malformed_packets import MalformedPacketCloses, strict_packet_class
 from sockd.worker.protocol.namespaces import InvalidNamespace
+from sockd.worker.protocol.packet_types import UnknownTypeCloses
 from sockd.worker.protocol.polling import OkAnswer, SinglePoll
 from sockd.worker.protocol.request_checks import RequestChecks
-from sockd.worker.protocol.upgrade import NoPostAfterUpgrade, SingleUpgrade
+from sockd.worker.protocol.response_length import with_length
+from sockd.worker.protocol.upgrade import (
+    NoPostAfterUpgrade,
+    SingleUpgrade,
+    UpgradedSessionWebSocket,
+)
 from sockd.worker.recovery.server import RecoveringServer
 
 #: The releases each library is tested with, lowest and newest (scripts/test.sh runs both).
@@ -80,6 +89,18 @@ ENTRIES: tuple[Entry, ...] = (
         versions=Versions("4.11.0", "4.14.0"),
     ),
     Entry(
+        f"{_SERVER}.handle_request",
+        ClosedSessions,
+        "a request of a closed session gets 400, a POST too (protocol/closed_sessions.py)",
+        "answer 400 for a closed session in the POST path as in the GET path",
+    ),
+    Entry(
+        f"{_SERVER}.handle_request",
+        UpgradedSessionWebSocket,
+        "a WebSocket for an upgraded session is accepted, then closed (protocol/upgrade.py)",
+        "accept and close such a WebSocket, as Node's engine.io does",
+    ),
+    Entry(
         "engineio.async_drivers.asgi.translate_request",
         DriverWrap(with_real_address),
         "REMOTE_ADDR is the client's, not 127.0.0.1 (hosting/real_address.py)",
@@ -93,6 +114,18 @@ ENTRIES: tuple[Entry, ...] = (
         DriverWrap(with_request_body),
         "one request-body class instead of one per request (hot_path/request_body.py)",
         "define AwaitablePayload at module level",
+    ),
+    Entry(
+        "engineio.async_drivers.asgi.make_response",
+        DriverWrap(with_length, "make_response"),
+        "HTTP answers carry Content-Length, not chunks (protocol/response_length.py)",
+        "send Content-Length with the body in the ASGI driver's make_response",
+        needs=(
+            Need(
+                "engineio.async_drivers.asgi.make_response",
+                ("status", "headers", "payload", "environ"),
+            ),
+        ),
     ),
     Entry(
         f"{_SERVER}._ok",
@@ -186,6 +219,12 @@ ENTRIES: tuple[Entry, ...] = (
         needs=(Need(f"{_SOCKET}.receive", ("self", "pkt")),),
     ),
     Entry(
+        f"{_SOCKET}.receive",
+        UnknownTypeCloses,
+        "a packet type outside 0-6 closes the session (protocol/packet_types.py)",
+        "decode unknown packet types as an error and close the session",
+    ),
+    Entry(
         f"{_SOCKET}._upgrade_websocket",
         SingleUpgrade,
         "one upgrade per session, no noop on the WebSocket (protocol/upgrade.py)",
@@ -208,6 +247,18 @@ ENTRIES: tuple[Entry, ...] = (
         "an undecodable packet closes the session (protocol/invalid_packets.py)",
         "close the session on a decoding error, POST and WebSocket alike",
         needs=(Need(f"{_SOCKET}.handle_post_request", _ENVIRON),),
+    ),
+    Entry(
+        f"{_SOCKET}.handle_post_request",
+        PostAfterEnd,
+        "a POST failing on a session ended meanwhile gets 400 (protocol/closed_sessions.py)",
+        "set the 400 answer in the POST path whether or not the session is still listed",
+    ),
+    Entry(
+        f"{_SOCKET}.handle_post_request",
+        ChunkedPost,
+        "a chunked POST body is read, bounded (protocol/chunked_post.py)",
+        "read the body until its end when there is no Content-Length",
     ),
     Entry(
         f"{_SOCKET}._websocket_handler",
@@ -281,6 +332,12 @@ ENTRIES: tuple[Entry, ...] = (
         "a malformed Socket.IO packet closes the connection (protocol/malformed_packets.py)",
         "close the Engine.IO session when a packet does not decode",
         needs=(Need(f"{_SIO}._handle_eio_message", ("self", "eio_sid", "data")),),
+    ),
+    Entry(
+        f"{_SIO}.packet_class",
+        SerializerWrap(depth_limited_packet_class),
+        "a packet nested deeper than --max-json-depth is malformed (protocol/json_depth.py)",
+        "a nesting limit in Packet.decode",
     ),
     Entry(
         f"{_SIO}.packet_class",

@@ -45,6 +45,8 @@ class CompatConfig:
     slot: int | None = None
     #: Where connects and events are counted for the metrics (None: nowhere).
     counters: WorkerCounters | None = None
+    #: ``--max-json-depth``: the deepest nesting a Socket.IO packet may have.
+    max_json_depth: int = 100
 
 
 def installed_versions() -> dict[str, str]:
@@ -109,11 +111,11 @@ AsyncServer: type[socketio.AsyncServer] = compose(socketio.AsyncServer)
 def install_engineio(eio: engineio.AsyncServer, config: CompatConfig) -> None:
     """The Engine.IO entries on ``eio`` (a server of its own, or a Socket.IO server's)."""
     eio.__class__ = compose(type(eio))
-    translate = eio._async["translate_request"]
+    driver = dict(eio._async)
     for entry in reversed(_active()):
         if isinstance(entry.fix, DriverWrap):
-            translate = entry.fix.wrap(translate)
-    eio._async = {**eio._async, "translate_request": translate}
+            driver[entry.fix.name] = entry.fix.wrap(driver[entry.fix.name])
+    eio._async = driver
     eio.session_slot = config.slot  # type: ignore[attr-defined]
 
 
@@ -127,6 +129,7 @@ def install(sio: socketio.AsyncServer, config: CompatConfig) -> None:
     for entry in reversed(_active()):
         if isinstance(entry.fix, SerializerWrap):
             packet_class = entry.fix.wrap(packet_class)
+    packet_class.max_json_depth = config.max_json_depth
     sio.packet_class = packet_class
     sio.connect_timeout = config.connect_timeout  # type: ignore[attr-defined]
     sio.sockd_counters = config.counters  # type: ignore[attr-defined]

@@ -47,10 +47,11 @@ class Need:
 
 @dataclass(frozen=True)
 class DriverWrap:
-    """Wraps the ``translate_request`` of an Engine.IO server's ASGI driver table
-    (``eio._async``, per server): ``wrap(translate) -> translate``."""
+    """Wraps a function of an Engine.IO server's ASGI driver table (``eio._async``, per
+    server), ``translate_request`` unless ``name`` says otherwise: ``wrap(f) -> f``."""
 
     wrap: Callable[[Any], Any]
+    name: str = "translate_request"
 
 
 @dataclass(frozen=True)

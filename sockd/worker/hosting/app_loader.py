@@ -1,4 +1,5 @@
-"""Importing the user's app from ``MODULE:ATTR`` and finding its Socket.IO server."""
+"""Importing the user's app from ``MODULE:ATTR`` and finding its Socket.IO server (or, for
+a bare python-engineio app, its Engine.IO server)."""
 
 from __future__ import annotations
 
@@ -26,7 +27,14 @@ class AppLoadError(UserError):
 @dataclass
 class LoadedApp:
     asgi_app: ASGIApp
-    sio: socketio.AsyncServer
+    #: The app's Socket.IO server; None for a bare python-engineio app.
+    sio: socketio.AsyncServer | None
+    #: The Engine.IO server: the Socket.IO server's, or the app's own.
+    eio: engineio.AsyncServer
+
+
+def _socketio_app(asgi_app: ASGIApp, sio: socketio.AsyncServer) -> LoadedApp:
+    return LoadedApp(asgi_app, sio, sio.eio)
 
 
 def load(options: WorkerOptions) -> LoadedApp:
@@ -36,7 +44,7 @@ def load(options: WorkerOptions) -> LoadedApp:
     from sockd.worker.app_model.application import build_application
 
     asgi_app, application = build_application(options.app.root, options.env, options.settings)
-    return LoadedApp(asgi_app, application.io.server)
+    return _socketio_app(asgi_app, application.io.server)
 
 
 def load_app(spec: str, app_dir: str) -> LoadedApp:
@@ -44,7 +52,9 @@ def load_app(spec: str, app_dir: str) -> LoadedApp:
 
     ``ATTR`` may be a ``socketio.AsyncServer`` (sockd wraps it in
     ``socketio.ASGIApp``), a ``socketio.ASGIApp``, or any ASGI app built around
-    the module's one ``AsyncServer``.
+    the module's one ``AsyncServer``; or, without Socket.IO, an ``engineio.AsyncServer``
+    (wrapped in ``engineio.ASGIApp`` at its default path, ``/engine.io/``) or an
+    ``engineio.ASGIApp`` around one.
     """
     module_name, sep, attr = spec.partition(":")
     if not sep or not module_name or not attr:
@@ -55,11 +65,11 @@ def load_app(spec: str, app_dir: str) -> LoadedApp:
     except AttributeError:
         raise AppLoadError(f"app {spec!r}: module {module_name!r} has no {attr!r}") from None
     loaded = _as_loaded_app(spec, module, target)
-    mode = loaded.sio.eio.async_mode
+    mode = loaded.eio.async_mode
     if mode != "asgi":
         raise AppLoadError(
-            f"app {spec!r}: the AsyncServer runs in async_mode={mode!r}; "
-            "create it with socketio.AsyncServer(async_mode='asgi')"
+            f"app {spec!r}: the AsyncServer runs in async_mode={mode!r}; create it with "
+            f"{'engineio' if loaded.sio is None else 'socketio'}.AsyncServer(async_mode='asgi')"
         )
     return loaded
 
@@ -95,7 +105,7 @@ def _get_attr(module: ModuleType, dotted: str) -> Any:
 
 def _as_loaded_app(spec: str, module: ModuleType, target: Any) -> LoadedApp:
     if isinstance(target, socketio.AsyncServer):
-        return LoadedApp(socketio.ASGIApp(target), target)
+        return _socketio_app(socketio.ASGIApp(target), target)
     if isinstance(target, socketio.Server):
         raise AppLoadError(
             f"app {spec!r} is a synchronous socketio.Server; sockd serves "
@@ -104,16 +114,31 @@ def _as_loaded_app(spec: str, module: ModuleType, target: Any) -> LoadedApp:
     if isinstance(target, engineio.ASGIApp) and isinstance(
         target.engineio_server, socketio.AsyncServer
     ):
-        return LoadedApp(target, target.engineio_server)
+        return _socketio_app(target, target.engineio_server)
+    if isinstance(target, engineio.AsyncServer):
+        return LoadedApp(engineio.ASGIApp(target), None, target)
+    if isinstance(target, engineio.ASGIApp) and isinstance(
+        target.engineio_server, engineio.AsyncServer
+    ):
+        return LoadedApp(target, None, target.engineio_server)
+    if isinstance(target, engineio.Server):
+        raise AppLoadError(
+            f"app {spec!r} is a synchronous engineio.Server; sockd serves "
+            "engineio.AsyncServer(async_mode='asgi')"
+        )
     if callable(target):
         servers = [v for v in vars(module).values() if isinstance(v, socketio.AsyncServer)]
         if len(servers) == 1:
-            return LoadedApp(target, servers[0])
+            return _socketio_app(target, servers[0])
+        engines = [v for v in vars(module).values() if isinstance(v, engineio.AsyncServer)]
+        if not servers and len(engines) == 1:
+            return LoadedApp(target, None, engines[0])
         raise AppLoadError(
             f"app {spec!r} is an ASGI app, but its module defines {len(servers)} "
             "socketio.AsyncServer objects at top level; sockd needs exactly one to "
             "install its bus (or point sockd at the AsyncServer itself)"
         )
     raise AppLoadError(
-        f"app {spec!r} is a {type(target).__name__}, not a socketio.AsyncServer or an ASGI app"
+        f"app {spec!r} is a {type(target).__name__}, not a socketio.AsyncServer, an "
+        "engineio.AsyncServer or an ASGI app"
     )

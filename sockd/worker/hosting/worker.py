@@ -27,7 +27,7 @@ from sockd.worker.cluster.ipc_transport import IpcTransport
 from sockd.worker.cluster.redis_transport import RedisTransport
 from sockd.worker.cluster.requester import Cluster, Transport
 from sockd.worker.compat.guard import check_libraries
-from sockd.worker.compat.install import CompatConfig, install
+from sockd.worker.compat.install import CompatConfig, install, install_engineio
 from sockd.worker.hosting import client_errors
 from sockd.worker.hosting.app_loader import LoadedApp, load
 from sockd.worker.hosting.counters import WorkerCounters, bus_figures, sessions_by_transport
@@ -116,9 +116,9 @@ class Worker:
         self._app = load(self.options)
         route_library_logs_to_root()
         client_errors.count_library_lines()
-        sio = self._app.sio
-        admin = admin_ui.detach(sio)  # put back once the server is complete
-        if self.options.require_websocket_only and sio.eio.transports != ["websocket"]:
+        sio, eio = self._app.sio, self._app.eio  # sio None: a bare python-engineio app
+        admin = admin_ui.detach(sio) if sio is not None else None  # put back once complete
+        if self.options.require_websocket_only and eio.transports != ["websocket"]:
             raise UserError(
                 "several workers without --sticky: HTTP long-polling sends each session's "
                 "requests on separate connections, which must all reach the worker that "
@@ -130,14 +130,22 @@ class Worker:
                 )
             )
         slot = self.slot if self.options.sid_routing else None
-        timeout = self.options.cluster.connect_timeout
-        install(sio, CompatConfig(connect_timeout=timeout, slot=slot, counters=self._counters))
+        compat = CompatConfig(
+            connect_timeout=self.options.cluster.connect_timeout,
+            slot=slot,
+            counters=self._counters,
+            max_json_depth=self.options.cluster.max_json_depth,
+        )
+        if sio is None:  # no namespaces, no bus: the Engine.IO entries alone
+            install_engineio(eio, compat)
+        else:
+            install(sio, compat)
+            await self._install_bus(sio)
         app = self._app.asgi_app
         if slot is not None:
-            app = SidOwnerGate(app, slot, sio.eio.sockets)
+            app = SidOwnerGate(app, slot, eio.sockets)
         self._gate = DrainGate(app)
-        await self._install_bus(sio)
-        if admin is not None:
+        if sio is not None and admin is not None:
             admin_ui.attach(sio, admin, self._cluster)
         host = UvicornHost(
             self._gate,
@@ -147,14 +155,14 @@ class Worker:
             per_message_deflate=self.options.cluster.per_message_deflate,
             head_limits=head_limits(self.options.cluster),
             keep_alive_timeout=self.options.cluster.keep_alive_timeout,
-            ws_max_size=sio.eio.max_http_buffer_size,
+            ws_max_size=eio.max_http_buffer_size,
             certfile=self.options.cluster.certfile,
             keyfile=self.options.cluster.keyfile,
             ca_certs=self.options.cluster.ca_certs,
         )
         if not await host.start():
             raise UserError("the app's startup (ASGI lifespan) failed; see the log above")
-        if isinstance(sio.manager, AsyncPubSubManager):
+        if sio is not None and isinstance(sio.manager, AsyncPubSubManager):
             # Start reading the bus now, not at the first client: a worker
             # without clients must still take part in remote disconnects.
             sio.manager_initialized = True
@@ -210,13 +218,14 @@ class Worker:
         while True:
             self._link.send(Kind.HEARTBEAT)
             self._report_stats()
-            if isinstance(self._app.sio.manager, EncodedBroadcast):
-                self._prober.tick(self._app.sio.manager.send_probe)  # the bus's lag
+            manager = getattr(self._app.sio, "manager", None)
+            if isinstance(manager, EncodedBroadcast):
+                self._prober.tick(manager.send_probe)  # the bus's lag
             await asyncio.sleep(HEARTBEAT_INTERVAL)
 
     def _report_stats(self) -> None:
         assert self._host is not None
-        sockets = self._app.sio.eio.sockets
+        sockets = self._app.eio.sockets
         self._link.send_json(
             Kind.STATS,
             {
@@ -242,7 +251,7 @@ class Worker:
         self._gate.draining = True
         deadline = time.monotonic() + timeout
         spread = min(SPREAD_MAX, timeout * SPREAD_SHARE)
-        await end_all_sessions(self._app.sio.eio, spread)
+        await end_all_sessions(self._app.eio, spread)
         if self._cluster is not None:
             await self._cluster.close()  # its sockets are gone: no more answers
         self._host.shut_down(max(0.0, deadline - time.monotonic()))

@@ -10,7 +10,8 @@ reconnects, and the JavaScript client ignores ``1`` on a WebSocket and hangs unt
 timeout (45 s with the defaults). :func:`end_session` is the server's decision to end a
 session (drain, reload, recycle, a kick, a timeout): no close packet, the transport ended at
 once. :func:`fail_session` ends a session the client broke (an invalid packet, a second
-concurrent poll) the way Node's engine.io does: a pending poll gets ``1``.
+concurrent poll) the way Node's engine.io does: a pending poll gets ``1``, and the reason is
+Node's (``"parse error"`` for a packet that does not decode).
 :class:`ServerDisconnect` routes ``eio.disconnect()`` through :func:`end_session`.
 """
 
@@ -19,6 +20,9 @@ from __future__ import annotations
 import engineio
 from engineio import packet
 from engineio.async_socket import AsyncSocket
+
+#: Node's engine.io reason for a session closed on a packet that does not decode.
+PARSE_ERROR = "parse error"
 
 
 def end_transport(socket: AsyncSocket, last: packet.Packet) -> None:
@@ -43,15 +47,19 @@ async def end_session(eio: engineio.AsyncServer, sid: str, reason: str | None = 
     end_transport(socket, packet.Packet(packet.NOOP))
 
 
-async def fail_session(socket: AsyncSocket) -> None:
+async def fail_session(socket: AsyncSocket, reason: str | None = None) -> None:
     """Close a session the client broke; a pending poll receives the close packet ``1``.
+
+    ``reason``: what the app's disconnect handlers see, python-engineio's transport error
+    by default.
 
     The closed socket stays in ``eio.sockets``: python-engineio answers 400 for it and
     removes it, which its request paths rely on.
     """
     if socket.closed:
         return
-    await socket.close(wait=False, abort=True, reason=socket.server.reason.TRANSPORT_ERROR)
+    reason = reason or socket.server.reason.TRANSPORT_ERROR
+    await socket.close(wait=False, abort=True, reason=reason)
     end_transport(socket, packet.Packet(packet.CLOSE))
 
 
