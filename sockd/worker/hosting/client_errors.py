@@ -13,56 +13,40 @@ into notes.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections import Counter
 from typing import Any
 
-#: Seconds over which events of one kind after the first are counted into one line.
-INTERVAL = 10.0
-#: Kinds tracked apart; the kinds are fixed strings, so this only bounds a mistake.
+from sockd.counted_log import CountedLog
+
+#: Kinds counted apart; kinds are fixed phrases, so this only bounds a caller's mistake.
 MAX_KINDS = 256
-#: The kind events of further kinds are counted under.
+#: The kind errors of further kinds are counted under.
 OTHER = "other client errors"
 
 _log = logging.getLogger("sockd.worker.client_errors")
 
 
 class ClientErrors:
-    """Counts of client-caused errors by kind, and their log lines, one per kind and interval."""
+    """Counts of client-caused errors by kind, and their log lines, one per kind and
+    interval (:class:`sockd.counted_log.CountedLog`)."""
 
-    def __init__(self, logger: logging.Logger, interval: float = INTERVAL) -> None:
-        self._log = logger
-        self._interval = interval
+    def __init__(self, logger: logging.Logger) -> None:
+        self._lines = CountedLog(logger)
         self._totals: Counter[str] = Counter()
-        #: Kinds logged in the current interval, with how many more came since.
-        self._unlogged: dict[str, int] = {}
 
     def note(self, kind: str, detail: Any = None) -> None:
         """One error of ``kind`` (a fixed phrase); ``detail`` (the client, the packet's
-        problem) is shown when this one is logged."""
+        problem) is shown if this one is logged. Call it from the event loop."""
         if kind not in self._totals and len(self._totals) >= MAX_KINDS:
             kind = OTHER
         self._totals[kind] += 1
-        if kind in self._unlogged:
-            self._unlogged[kind] += 1
-            return
-        self._log.warning("%s (%s)" if detail is not None else "%s", kind, detail)
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:  # outside the event loop: nothing to count the next ones
-            return
-        self._unlogged[kind] = 0
-        loop.call_later(self._interval, self._interval_ended, kind)
+        line = kind if detail is None else f"{kind} ({detail})"
+        self._lines.note(kind, logging.WARNING, line, kind + ": {count} more in {seconds}s")
 
     def counts(self) -> dict[str, int]:
         """Every error noted since the worker started, by kind."""
         return dict(self._totals)
-
-    def _interval_ended(self, kind: str) -> None:
-        more = self._unlogged.pop(kind, 0)
-        if more:
-            self._log.warning("%s: %d more in the last %gs", kind, more, self._interval)
 
 
 class LibraryNoise(logging.Filter):

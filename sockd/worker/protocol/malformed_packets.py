@@ -17,6 +17,7 @@ from typing import Any
 import socketio
 from socketio import packet
 
+from sockd.worker.hosting import client_errors
 from sockd.worker.protocol.closing import fail_session
 
 #: Event names a client may not emit (socket.io-parser's RESERVED_EVENTS).
@@ -94,7 +95,7 @@ class MalformedPacketCloses(socketio.AsyncServer):
         try:
             return await super()._handle_eio_message(eio_sid, data)
         except MalformedPacket as exc:
-            self.logger.warning("closing Engine.IO session %s: %s", eio_sid, exc)
+            client_errors.note("closed: malformed Socket.IO packet", f"{eio_sid}: {exc}")
             socket = self.eio.sockets.get(eio_sid)
             if socket is not None:
                 await fail_session(socket)

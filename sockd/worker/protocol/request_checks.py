@@ -14,6 +14,8 @@ from typing import Any
 
 import engineio
 
+from sockd.worker.hosting import client_errors
+
 Scope = dict[str, Any]
 
 #: Methods the protocol uses, with and without a session (OPTIONS: CORS preflight).
@@ -49,7 +51,7 @@ class RequestChecks(engineio.AsyncServer):
         problem = request_problem(scope, self.transports)
         if problem is None:
             return await super().handle_request(scope, receive, send)
-        self.logger.info("rejected %s request: %s", scope.get("method", "WebSocket"), problem)
+        client_errors.note(f"refused 400: {problem}", scope.get("method", "WebSocket"))
         environ = await self._async["translate_request"](scope, receive, send)
         if environ:  # empty when the client went away before its request arrived
             await self._make_response(self._bad_request(problem), environ)
