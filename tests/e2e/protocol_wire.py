@@ -131,6 +131,21 @@ class Wire:
             return True
         return False
 
+    async def accepted_then_closed(self, **query: str | None) -> int | None:
+        """The close code of a WebSocket with this query that is accepted, then closed by the
+        server without a frame; None if it is refused, or sent a frame, or stays open."""
+        try:
+            ws = await self.websocket(**query)
+        except websockets.InvalidStatus:
+            return None
+        try:
+            await asyncio.wait_for(ws.recv(), FRAME_TIMEOUT)
+        except websockets.ConnectionClosed as closed:
+            return closed.rcvd.code if closed.rcvd is not None else None
+        except TimeoutError:
+            pass
+        return None
+
     async def has_session(self, eio_sid: str) -> bool:
         """Ask the worker (through a second connection) whether it still holds ``eio_sid``."""
         ws, _ = await self.socketio_websocket()

@@ -355,9 +355,10 @@ def test_upgrade_sequence(steady: SockdProcess, source: str) -> None:
 def test_after_upgrade_polling_gets_400_and_no_noop_reaches_the_websocket(
     steady: SockdProcess, source: str
 ) -> None:
-    """Gaps 5 and 7: HTTP and a second WebSocket with the sid are refused; no stray ``6``."""
+    """Gaps 5 and 7: HTTP with the sid is refused, a second WebSocket accepted then closed
+    (as Node does, issue 15); no stray ``6``."""
 
-    async def scenario() -> tuple[int, int, bool, str | bytes]:
+    async def scenario() -> tuple[int, int, int | None, str | bytes]:
         async with Wire(steady.port, source) as wire:
             sid = await wire.socketio_polling()
             ws = await wire.websocket(sid=sid)
@@ -368,33 +369,36 @@ def test_after_upgrade_polling_gets_400_and_no_noop_reaches_the_websocket(
             first_frame = await receive(ws)
             get = await wire.poll(sid, timeout=PROMPT)
             post = await wire.push(sid, '42["message","over polling"]')
-            second_refused = await wire.refused(sid=sid)
-            return get.status, post.status, second_refused, first_frame
+            second = await wire.accepted_then_closed(sid=sid)
+            await ws.send('42["message","still upgraded"]')
+            return get.status, post.status, second, first_frame, await receive(ws)
 
-    get, post, second_refused, first_frame = asyncio.run(scenario())
+    get, post, second, first_frame, still = asyncio.run(scenario())
     assert (get, post) == (400, 400)
-    assert second_refused
+    assert second == 1000
     assert first_frame == '42["message-back","upgraded"]'
+    assert still == '42["message-back","still upgraded"]'
 
 
-def test_a_second_websocket_during_the_upgrade_is_refused(
+def test_a_second_websocket_during_the_upgrade_is_closed(
     steady: SockdProcess, source: str
 ) -> None:
-    """Gap 5: a WebSocket with the sid of a session being upgraded is refused."""
+    """Gap 5: a WebSocket with the sid of a session being upgraded is accepted, then closed
+    (as Node does, issue 15), and the upgrade goes on."""
 
-    async def scenario() -> tuple[bool, str | bytes]:
+    async def scenario() -> tuple[int | None, str | bytes]:
         async with Wire(steady.port, source) as wire:
             sid = await wire.socketio_polling()
             ws = await wire.websocket(sid=sid)
             await ws.send("2probe")
             assert await receive(ws) == "3probe"
-            refused = await wire.refused(sid=sid)
+            second = await wire.accepted_then_closed(sid=sid)
             await ws.send("5")
             await ws.send('42["message","still upgraded"]')
-            return refused, await receive(ws)
+            return second, await receive(ws)
 
-    refused, echoed = asyncio.run(scenario())
-    assert refused
+    second, echoed = asyncio.run(scenario())
+    assert second == 1000
     assert echoed == '42["message-back","still upgraded"]'
 
 
