@@ -380,9 +380,7 @@ def test_after_upgrade_polling_gets_400_and_no_noop_reaches_the_websocket(
     assert still == '42["message-back","still upgraded"]'
 
 
-def test_a_second_websocket_during_the_upgrade_is_closed(
-    steady: SockdProcess, source: str
-) -> None:
+def test_a_second_websocket_during_the_upgrade_is_closed(steady: SockdProcess, source: str) -> None:
     """Gap 5: a WebSocket with the sid of a session being upgraded is accepted, then closed
     (as Node does, issue 15), and the upgrade goes on."""
 

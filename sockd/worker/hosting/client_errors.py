@@ -77,6 +77,11 @@ UVICORN_LINES = {
 }
 
 
+def peer(client: tuple[str, int] | None) -> str:
+    """A client address as the detail of a note."""
+    return f"client {client[0]}:{client[1]}" if client and client[0] else "a Unix socket client"
+
+
 def note(kind: str, detail: Any = None) -> None:
     """One client-caused error of ``kind`` in this worker (see :class:`ClientErrors`)."""
     ERRORS.note(kind, detail)

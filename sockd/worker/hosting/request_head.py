@@ -36,7 +36,7 @@ class HeadLimits:
     timeout: float = 10.0
     #: Longest request line or header line, without its line ending.
     max_line: int = 8190
-    #: Largest head: every line with its line ending, and the blank line.
+    #: Largest head: every line with its line ending (the blank line that ends it aside).
     max_size: int = 16384
     #: Most header lines (the request line not counted).
     max_headers: int = 100
@@ -135,20 +135,21 @@ class HeadGuard:
 
     The first head's time starts with the connection; a later one's with its first byte
     (until then the connection is idle between requests, which uvicorn's keep-alive
-    timeout bounds). ``on_timeout`` is called when a head's time is up.
+    timeout bounds). When a head's time is up, ``refuse(status, reason)`` is called: 408
+    for a client that began a head, None (close without an answer) for a silent one.
     """
 
-    __slots__ = ("_limits", "_loop", "_on_timeout", "_scanner", "_timer", "reading")
+    __slots__ = ("_limits", "_loop", "_refuse", "_scanner", "_timer", "reading")
 
     def __init__(
         self,
         limits: HeadLimits,
         loop: asyncio.AbstractEventLoop,
-        on_timeout: Callable[[], None],
+        refuse: Callable[[int | None, str], None],
     ) -> None:
         self._limits = limits
         self._loop = loop
-        self._on_timeout = on_timeout
+        self._refuse = refuse
         self._scanner = HeadScanner(limits)
         #: Whether the next bytes belong to a head.
         self.reading = True
@@ -182,7 +183,8 @@ class HeadGuard:
 
     def _expired(self) -> None:
         self._timer = None
-        self._on_timeout()
+        reason = f"no complete request head within {self._limits.timeout:g}s"
+        self._refuse(408 if self.started else None, reason)
 
 
 def refusal_response(status: int, reason: str) -> bytes:

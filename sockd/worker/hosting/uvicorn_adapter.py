@@ -1,12 +1,11 @@
 """The one place that touches uvicorn internals: serving passed-in sockets.
 
-uvicorn has no public API for "serve this already-accepted socket". Its
-``Server`` runs lifespan, the once-a-second tick and graceful shutdown with
-zero listeners, and its HTTP protocol classes serve any connected socket given
-``server_state`` and the lifespan ``state``. Those names (``_serve``,
-``server_state``, ``lifespan.state``, ``http_protocol_class``, ``_loop``) are
-internals: entries of the compat list (sockd/worker/compat/entries.py), whose guard
-checks them before a worker starts, tested at both ends of the supported range.
+uvicorn has no public API for "serve this already-accepted socket". Its ``Server`` runs
+lifespan, the once-a-second tick and graceful shutdown with zero listeners, and its HTTP
+protocol classes serve any connected socket given ``server_state`` and the lifespan
+``state``. Those names (``_serve``, ``server_state``, ``lifespan.state``,
+``http_protocol_class``, ``_loop``) are internals: entries of the compat list
+(sockd/worker/compat/entries.py), whose guard checks them before a worker starts.
 
 The WebSocket side uses the websockets-sansio implementation, whose connection
 state (``queue``, ``writable``, ``request``, ``response``, ``start_keepalive``,
@@ -17,10 +16,10 @@ plain code when nothing waits (``send_now``, which the direct write reaches thro
 :func:`direct_sender`).
 
 The client address the master determined (from a PROXY header or a trusted
-X-Forwarded-For) replaces the transport's peer in ``scope["client"]`` and the
-access log: the HTTP protocol computes ``client`` from the transport in
-``connection_made``, and the WebSocket protocol again after an upgrade, so both
-classes are subclassed here to put the real address back right after.
+X-Forwarded-For) replaces the transport's peer in ``scope["client"]`` and the access log:
+both protocol classes compute ``client`` in ``connection_made``, and are subclassed here to
+put the real address back. The HTTP class also bounds each request head in front of
+httptools (``request_head.py``), and hands the bytes after a head to what follows it.
 """
 
 from __future__ import annotations
@@ -155,14 +154,12 @@ async def _connect(
     context: ssl.SSLContext | None,
     handshake_timeout: float,
 ) -> None:
+    # With TLS the handshake happens here, in the worker, on the raw connection.
+    timeout = handshake_timeout if context is not None else None
     try:
-        # With TLS the handshake happens here, in the worker, on the raw connection.
-        if context is None:
-            await loop.connect_accepted_socket(lambda: protocol, sock)
-        else:
-            await loop.connect_accepted_socket(
-                lambda: protocol, sock, ssl=context, ssl_handshake_timeout=handshake_timeout
-            )
+        await loop.connect_accepted_socket(
+            lambda: protocol, sock, ssl=context, ssl_handshake_timeout=timeout
+        )
     except (OSError, ssl.SSLError, TimeoutError):
         sock.close()  # the client went away, or failed its TLS handshake
 
@@ -232,10 +229,6 @@ class SockdWebSocket:
         super().start_keepalive()  # type: ignore[misc]
 
 
-def _peer(client: Address | None) -> str:
-    return f"client {client[0]}:{client[1]}" if client and client[0] else "a Unix socket client"
-
-
 def direct_sender(asgi_send: Any) -> Callable[[str | bytes], bool] | None:
     """The ``send_now`` of the WebSocket whose ASGI ``send`` is ``asgi_send`` itself (no
     ASGI middleware in between, so none misses a frame), or None."""
@@ -254,6 +247,8 @@ def _sockd_http(http_class: type, ws_class: type | None, limits: HeadLimits) -> 
 
     class SockdHTTP(http_class):  # type: ignore[misc, valid-type]
         real_client: Address
+        #: A refusal waiting for the answers to the requests before it.
+        _refusal: tuple[int | None, str] | None = None
 
         def connection_made(self, transport: Any) -> None:
             super().connection_made(transport)
@@ -262,9 +257,11 @@ def _sockd_http(http_class: type, ws_class: type | None, limits: HeadLimits) -> 
                 self.ws_protocol_class = functools.partial(
                     ws_protocol, real_client=self.real_client
                 )
-            self._head = HeadGuard(limits, self.loop, self._head_timed_out)
+            self._head = HeadGuard(limits, self.loop, self._refuse)
 
         def data_received(self, data: bytes) -> None:
+            if self._refusal is not None:
+                return  # refused: what follows is not read
             # A head goes to httptools on its own, so that the bytes after it are read as
             # what they are: a body, the next request (scanned again), or the first frames
             # after a WebSocket upgrade (which uvicorn would drop).
@@ -289,20 +286,34 @@ def _sockd_http(http_class: type, ws_class: type | None, limits: HeadLimits) -> 
             super().on_message_complete()
             self._head.expect_next()
 
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            if self._refusal is not None and not self._answering():
+                self._refuse(*self._refusal)
+
         def connection_lost(self, exc: Exception | None) -> None:
             self._head.stop()
             super().connection_lost(exc)
 
-        def _head_timed_out(self) -> None:
-            if self.transport.is_closing():
-                return
-            answering = self.cycle is not None and not self.cycle.response_complete
-            # 408 to a client that began a head, unless a response to it is under way.
-            status = 408 if self._head.started and not answering else None
-            self._refuse(status, f"no complete request head within {limits.timeout:g}s")
+        def _answering(self) -> bool:
+            return bool(self.pipeline) or (
+                self.cycle is not None and not self.cycle.response_complete
+            )
 
         def _refuse(self, status: int | None, reason: str) -> None:
-            client_errors.note(f"refused {status or 'silently'}: {reason}", _peer(self.client))
+            """Answer ``status`` (None: nothing) and close, once the answers to the
+            requests before are written; meanwhile nothing more is read."""
+            if self.transport.is_closing():
+                return
+            if self._refusal is None:
+                client_errors.note(
+                    f"refused {status or 'silently'}: {reason}", client_errors.peer(self.client)
+                )
+            self._head.stop()
+            if self._answering():
+                self._refusal = (status, reason)
+                self.transport.pause_reading()
+                return
             if status is not None:
                 self.transport.write(refusal_response(status, reason))
             self.transport.close()

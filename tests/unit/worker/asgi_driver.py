@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import urllib.parse
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import socketio
@@ -46,18 +46,32 @@ def _scope(kind: str, method: str, query: dict[str, str]) -> dict[str, Any]:
 class Reply:
     status: int
     body: str
+    headers: dict[str, str] = field(default_factory=dict)
 
 
-async def request(app: Any, method: str = "GET", body: str = "", **query: str) -> Reply:
-    """One HTTP request to ``app`` (query defaults: ``EIO=4&transport=polling``)."""
+async def request(
+    app: Any, method: str = "GET", body: str = "", *, chunks: int = 0, **query: str
+) -> Reply:
+    """One HTTP request to ``app`` (query defaults: ``EIO=4&transport=polling``); with
+    ``chunks``, its body comes chunked, in that many parts, without a length."""
     scope = _scope("http", method, {"EIO": "4", "transport": "polling", **query})
-    scope["headers"].append((b"content-length", str(len(body.encode())).encode()))
-    events = [{"type": "http.request", "body": body.encode(), "more_body": False}]
+    data = body.encode()
+    if chunks:
+        scope["headers"].append((b"transfer-encoding", b"chunked"))
+        step = -(-len(data) // chunks) or 1
+        parts = [data[i : i + step] for i in range(0, len(data), step)] or [b""]
+    else:
+        scope["headers"].append((b"content-length", str(len(data)).encode()))
+        parts = [data]
+    events = [
+        {"type": "http.request", "body": part, "more_body": i < len(parts) - 1}
+        for i, part in enumerate(parts)
+    ]
     sent: list[dict[str, Any]] = []
 
     async def receive() -> dict[str, Any]:
         if events:
-            return events.pop()
+            return events.pop(0)
         await asyncio.Event().wait()  # no more body: wait as a server would
         raise AssertionError("unreachable")
 
@@ -71,8 +85,9 @@ async def request(app: Any, method: str = "GET", body: str = "", **query: str) -
         raise AssertionError(f"no answer to {method} {query} within {STEP} s")
     served.result()
     start = next(m for m in sent if m["type"] == "http.response.start")
-    data = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
-    return Reply(start["status"], data.decode())
+    answer = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    headers = {name.decode().lower(): value.decode() for name, value in start["headers"]}
+    return Reply(start["status"], answer.decode(), headers)
 
 
 async def handshake(app: Any) -> str:
