@@ -28,7 +28,7 @@ from sockd.worker.hot_path.request_body import with_request_body
 from sockd.worker.hot_path.writer_poll import TimerPoll
 from sockd.worker.protocol.chunked_post import ChunkedPost
 from sockd.worker.protocol.client_close import ClientClose
-from sockd.worker.protocol.closed_sessions import ClosedSessions, PostAfterEnd
+from sockd.worker.protocol.closed_sessions import ClosedSessions, LatePackets, PostAfterEnd
 from sockd.worker.protocol.closing import ServerDisconnect
 from sockd.worker.protocol.connect_timeout import ConnectTimeout
 from sockd.worker.protocol.handshake import ExactPingInterval
@@ -328,6 +328,12 @@ ENTRIES: tuple[Entry, ...] = (
     ),
     Entry(
         f"{_SIO}._handle_eio_message",
+        LatePackets,
+        "a message handled after its session closed is dropped (protocol/closed_sessions.py)",
+        "check the Engine.IO session before handling a message",
+    ),
+    Entry(
+        f"{_SIO}._handle_eio_message",
         MalformedPacketCloses,
         "a malformed Socket.IO packet closes the connection (protocol/malformed_packets.py)",
         "close the Engine.IO session when a packet does not decode",
@@ -386,6 +392,17 @@ ENTRIES: tuple[Entry, ...] = (
         needs=(
             Need(f"{_HTTP}.connection_made", ("self", "transport")),
             Need(f"{_SANSIO}.connection_made", ("self", "transport")),
+        ),
+    ),
+    Entry(
+        f"{_SANSIO}.data_received",
+        _ADAPTER,
+        "frames sent before the app accepted are read once it did (a bad one logged an "
+        "AssertionError); each failed WebSocket is counted as a client error",
+        "read no frame before the handshake completed",
+        needs=(
+            Need(f"{_SANSIO}.data_received", ("self", "data")),
+            Need(f"{_SANSIO}.handle_parser_exception", _SELF),
         ),
     ),
     Entry(

@@ -93,5 +93,7 @@ def counts() -> dict[str, int]:
 
 
 def count_library_lines() -> None:
-    """Count uvicorn's client-error lines instead of logging each."""
-    logging.getLogger("uvicorn.error").addFilter(LibraryNoise(ERRORS, UVICORN_LINES))
+    """Count uvicorn's client-error lines instead of logging each (once per process)."""
+    logger = logging.getLogger("uvicorn.error")
+    if not any(isinstance(known, LibraryNoise) for known in logger.filters):
+        logger.addFilter(LibraryNoise(ERRORS, UVICORN_LINES))

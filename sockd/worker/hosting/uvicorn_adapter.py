@@ -90,6 +90,7 @@ class UvicornHost:
             ssl_cert_reqs=ssl.CERT_REQUIRED if ca_certs else ssl.CERT_NONE,
         )
         self.config.load()
+        client_errors.count_library_lines()
         #: The TLS context of the worker's handshakes; ``None`` for plain TCP.
         self.ssl: ssl.SSLContext | None = self.config.ssl
         head_limits = head_limits or HeadLimits()
@@ -178,6 +179,7 @@ class SockdWebSocket:
     transport: Any
     disconnected: bool
     close_sent: bool
+    handshake_initiated: bool
     handshake_complete: bool
     initial_response: Any
     client: Address | None
@@ -185,6 +187,7 @@ class SockdWebSocket:
     def __init__(self, *args: Any, real_client: Address, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.real_client = real_client
+        self._early = b""  # frames that came before the handshake completed
         # Same logic, a fraction of the memory (sockd/worker/hot_path/lean_queue.py).
         self.queue = LeanQueue()
         self.writable = LeanEvent()
@@ -219,6 +222,22 @@ class SockdWebSocket:
         self.transport.write(b"".join(self.conn.data_to_send()))
         return True
 
+    def data_received(self, data: bytes) -> None:
+        if self.handshake_initiated and not self.handshake_complete:
+            # Frames sent before the app accepted wait for it, unread: fed to websockets
+            # then, a bad one failed the connection without the close frame uvicorn expects
+            # (an AssertionError, a traceback per connection).
+            self._early += data
+            self.transport.pause_reading()
+            return
+        super().data_received(data)  # type: ignore[misc]
+
+    def handle_parser_exception(self) -> None:
+        # A frame that breaks the protocol, or a message over the limit (1009).
+        failed = self.conn.parser_exc
+        client_errors.note(f"WebSocket failed: {type(failed).__name__}", failed)
+        super().handle_parser_exception()  # type: ignore[misc]
+
     def start_keepalive(self) -> None:
         # Called once the handshake response is written: the parsed request's and the
         # response's headers (~3 KiB) are not used again (the scope has its own copy).
@@ -227,6 +246,10 @@ class SockdWebSocket:
         self.request.headers.clear()
         self.request = self.response = None
         super().start_keepalive()  # type: ignore[misc]
+        early, self._early = self._early, b""
+        self.transport.resume_reading()
+        if early:
+            self.data_received(early)
 
 
 def direct_sender(asgi_send: Any) -> Callable[[str | bytes], bool] | None:

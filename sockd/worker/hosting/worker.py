@@ -28,7 +28,6 @@ from sockd.worker.cluster.redis_transport import RedisTransport
 from sockd.worker.cluster.requester import Cluster, Transport
 from sockd.worker.compat.guard import check_libraries
 from sockd.worker.compat.install import CompatConfig, install, install_engineio
-from sockd.worker.hosting import client_errors
 from sockd.worker.hosting.app_loader import LoadedApp, load
 from sockd.worker.hosting.counters import WorkerCounters, bus_figures, sessions_by_transport
 from sockd.worker.hosting.drain import end_all_sessions
@@ -115,7 +114,6 @@ class Worker:
         check_libraries()
         self._app = load(self.options)
         route_library_logs_to_root()
-        client_errors.count_library_lines()
         sio, eio = self._app.sio, self._app.eio  # sio None: a bare python-engineio app
         admin = admin_ui.detach(sio) if sio is not None else None  # put back once complete
         if self.options.require_websocket_only and eio.transports != ["websocket"]:

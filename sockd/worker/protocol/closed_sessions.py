@@ -12,6 +12,12 @@ in its table, and otherwise with a response it never set: HTTP 500 again.
 so both methods get its 400 for an unknown session. :class:`PostAfterEnd` puts a session
 that ended during its POST back in the table (closed, as ``fail_session`` leaves one) when
 that POST fails, so the library answers 400 and removes it again.
+
+python-socketio (5.16-5.18) handles each message of a payload or a WebSocket in a task of its
+own, so messages can be handled after their session was closed (by an earlier, malformed
+one, say); a CONNECT then fails on the session's environ, gone with it (a ``KeyError``
+traceback logged per such packet). :class:`LatePackets` drops a message whose Engine.IO
+session is closed, as python-socketio drops an event of a socket no longer connected.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from __future__ import annotations
 from typing import Any
 
 import engineio
+import socketio
 from engineio import exceptions
 from engineio.async_socket import AsyncSocket
 
@@ -46,3 +53,13 @@ class PostAfterEnd(AsyncSocket):
         except exceptions.EngineIOError:
             self.server.sockets.setdefault(self.sid, self)
             raise
+
+
+class LatePackets(socketio.AsyncServer):
+    """Drops a Socket.IO message handled after its Engine.IO session was closed."""
+
+    async def _handle_eio_message(self, eio_sid: str, data: Any) -> Any:
+        session = self.eio.sockets.get(eio_sid)
+        if session is None or session.closed:
+            return None
+        return await super()._handle_eio_message(eio_sid, data)

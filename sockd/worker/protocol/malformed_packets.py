@@ -7,7 +7,9 @@ that does not parse (``42abc[...]``) is a protocol error, and the server closes 
 Engine.IO connection. python-socketio (5.16-5.18) logs such a packet's exception (its Engine.IO
 message handler swallows it) and keeps the connection, and it dispatches an event named
 ``connect`` to the app's connect handler. A binary packet announcing no attachments would
-make it treat every later message as an attachment.
+make it treat every later message as an attachment. A CONNECT_ERROR from a client (only
+servers send it; Node's server ignores it) makes python-socketio raise a ``ValueError``,
+logged with its traceback for each such packet: here it is malformed too.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ def payload_problem(kind: int, data: Any, attachments: int) -> str | None:
     elif kind == packet.DISCONNECT:
         valid = data is None
     elif kind == packet.CONNECT_ERROR:
-        valid = isinstance(data, (str, dict))
+        return "a CONNECT_ERROR packet, which only a server sends"
     elif kind in (packet.EVENT, packet.BINARY_EVENT):
         valid = isinstance(data, list) and bool(data) and _valid_event_name(data[0])
     elif kind in (packet.ACK, packet.BINARY_ACK):
