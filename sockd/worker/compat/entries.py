@@ -46,6 +46,7 @@ from sockd.worker.protocol.upgrade import (
     SingleUpgrade,
     UpgradedSessionWebSocket,
 )
+from sockd.worker.protocol.vanished_client import VanishedClient
 from sockd.worker.recovery.server import RecoveringServer
 
 #: The releases each library is tested with, lowest and newest (scripts/test.sh runs both).
@@ -69,6 +70,13 @@ _ENVIRON = ("self", "environ")
 
 ENTRIES: tuple[Entry, ...] = (
     # -- Engine.IO server: engineio.AsyncServer --------------------------------------------
+    Entry(
+        f"{_SERVER}.handle_request",
+        VanishedClient,
+        "a request whose client left before it arrived ends quietly, not in a KeyError "
+        "traceback (protocol/vanished_client.py)",
+        "return at once when translate_request finds the client gone",
+    ),
     Entry(
         f"{_SERVER}.handle_request",
         RequestChecks,

@@ -235,10 +235,11 @@ class SockdWebSocket:
     def handle_parser_exception(self) -> None:
         # A frame that breaks the protocol, or a message over the limit (1009).
         failed = self.conn.parser_exc
-        client_errors.note(f"WebSocket failed: {type(failed).__name__}", failed)
-        # Its traceback keeps what was being read (up to the limit, inflated) for as long
-        # as the connection object lives.
-        failed.__traceback__ = None
+        if failed is not None:  # (uvicorn's own refusal of invalid UTF-8 is counted apart)
+            client_errors.note(f"WebSocket failed: {type(failed).__name__}", failed)
+            # Its traceback keeps what was being read (up to the limit, inflated) for as
+            # long as the connection object lives.
+            failed.__traceback__ = None
         super().handle_parser_exception()  # type: ignore[misc]
 
     def start_keepalive(self) -> None:

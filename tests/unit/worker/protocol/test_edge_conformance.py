@@ -211,3 +211,29 @@ def test_a_bare_engineio_server_gets_the_fixes_too() -> None:
 
     unknown, after, length = asyncio.run(scenario())
     assert (unknown, after) == (400, 400) and length is not None
+
+
+def test_a_request_whose_client_left_before_it_arrived_ends_quietly() -> None:
+    async def scenario() -> list[dict[str, Any]]:
+        app = socketio_app()
+        sid = await handshake(app)
+        scope = {
+            "type": "http",
+            "method": "POST",
+            "path": "/socket.io/",
+            "query_string": f"EIO=4&transport=polling&sid={sid}".encode(),
+            "headers": [(b"content-length", b"5")],
+            "client": ("127.0.0.7", 40000),
+        }
+        sent: list[dict[str, Any]] = []
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        await asyncio.wait_for(app(scope, receive, send), 2.0)  # raises nothing
+        return sent
+
+    assert asyncio.run(scenario()) == []
