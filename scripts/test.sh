@@ -28,6 +28,8 @@ command -v ip >/dev/null 2>&1 || [ -x /usr/sbin/ip ] || [ -x /sbin/ip ] || missi
 # `sockd top` in a terminal (tests/e2e/test_top.py).
 command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
 command -v tmux >/dev/null 2>&1 || missing+=(tmux)
+# curl fetches the official protocol test suites (below).
+command -v curl >/dev/null 2>&1 || missing+=(curl)
 
 if ((${#missing[@]})); then
     sudo=()
@@ -45,6 +47,28 @@ if ((${#missing[@]})); then
 fi
 
 (cd tests/js && npm ci --no-audit --no-fund --silent)
+
+# The official Engine.IO and Socket.IO protocol test suites (tests/e2e/test_official_suites.py):
+# unpublished on npm, they are fetched from their repositories at these commits into
+# tests/js/protocol-suites/ (ignored by git), and installed from their own lockfiles.
+# PROTOCOL_SUITES_FROM may name a mirror serving the same tarballs.
+suites_from=${PROTOCOL_SUITES_FROM:-https://codeload.github.com/socketio}
+fetch_suite() {
+    local name=$1 commit=$2 dir=tests/js/protocol-suites/$1
+    if [ "$(cat "$dir/.commit" 2>/dev/null)" != "$commit" ]; then
+        rm -rf "$dir" && mkdir -p "$dir"
+        if ! curl -fsSL --max-time 60 "$suites_from/$name/tar.gz/$commit" |
+            tar -xz -C "$dir" --strip-components=1; then
+            echo "scripts/test.sh: could not fetch the $name test suite; its test will skip" >&2
+            rm -rf "$dir"
+            return 0
+        fi
+        echo "$commit" >"$dir/.commit"
+    fi
+    (cd "$dir/test-suite" && npm ci --no-audit --no-fund --silent)
+}
+fetch_suite engine.io-protocol f21de7b00ed09b3bbad2807db718ea5d6bc36aba
+fetch_suite socket.io-protocol 4f633dd6a4445492d57af3b27ddd2d336014f1f1
 # The benchmark's Node cluster baseline (socket.io, its cluster adapter), for its smoke test.
 (cd bench/node && npm ci --no-audit --no-fund --silent)
 
@@ -76,5 +100,6 @@ lowest() { sed -n "s/.*\"$1>=\([0-9.]*\),.*/$1==\1/p" pyproject.toml; }
 .venv-lowest/bin/pytest -q -n 2 --dist loadgroup tests/unit tests/e2e/test_protocol_conformance.py \
     tests/e2e/test_protocol_socketio.py tests/e2e/test_protocol_reconnect.py \
     tests/e2e/test_protocol_recovery.py \
+    tests/e2e/test_protocol_edge.py tests/e2e/test_official_suites.py tests/e2e/test_edge_worker.py \
     tests/e2e/test_transports.py tests/e2e/test_graceful_stop.py tests/e2e/test_behind_proxies.py \
     tests/e2e/test_slow_reader.py tests/e2e/test_tls_workers.py tests/e2e/test_admin_ui.py
