@@ -134,13 +134,17 @@ def locate(title: str | None, pidfile: str | None) -> tuple[Instance, int]:
 
 
 def _locate(title: str | None, pidfile: str | None, dirs: list[Path]) -> tuple[Instance, int]:
-    looked = " and ".join(str(directory) for directory in dirs)
+    places = [_described(directory) for directory in dirs]
+    looked = " and ".join(places)
+    if any(place.endswith("(permission denied)") for place in places):
+        looked += f"; uid {os.geteuid()} cannot see a sockd of another user"
     if title is not None:
         for directory in dirs:
             target = Instance(title, directory)
             pid = target.running_pid()
             if pid is not None:
                 return target, pid
+            _check_readable(target.pid_path)
         raise NotRunning(f"no sockd titled {title!r} is running (looked in {looked})")
     if pidfile is not None:
         return _by_pidfile(pidfile, dirs, looked)
@@ -152,6 +156,27 @@ def _locate(title: str | None, pidfile: str | None, dirs: list[Path]) -> tuple[I
         if candidates:
             return candidates[0]
     raise NotRunning(f"no sockd is running (looked in {looked})")
+
+
+def _described(directory: Path) -> str:
+    """``directory`` as a place looked in, saying so when this user may not look there
+    (a sockd of another user, or of a service, would be invisible from here)."""
+    try:
+        os.stat(directory)
+    except FileNotFoundError:
+        return str(directory)
+    except PermissionError:
+        return f"{directory} (permission denied)"
+    if not os.access(directory, os.R_OK | os.X_OK):
+        return f"{directory} (permission denied)"
+    return str(directory)
+
+
+def _check_readable(pid_path: Path) -> None:
+    """Refuse with one line a pid file this user may not read (another user's sockd)."""
+    visible = os.access(pid_path.parent, os.X_OK) and os.path.exists(pid_path)
+    if visible and not os.access(pid_path, os.R_OK):
+        raise UserError(f"cannot read {pid_path}: permission denied")
 
 
 def _by_pidfile(pidfile: str, dirs: list[Path], looked: str) -> tuple[Instance, int]:
