@@ -40,6 +40,9 @@ def _as_nobody(args: list[str], env: dict[str, str]) -> tuple[int, str]:
             os.setuid(nobody.pw_uid)
             os.dup2(write, 1)
             os.dup2(write, 2)
+            # pytest's capture replaced sys.stdout and sys.stderr: write to the pipe instead.
+            sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115
+            sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115
             os.environ.clear()
             os.environ.update(env)
             sys.argv = ["sockd", *args]
