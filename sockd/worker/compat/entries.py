@@ -34,7 +34,6 @@ from sockd.worker.protocol.connect_timeout import ConnectTimeout
 from sockd.worker.protocol.handshake import ExactPingInterval
 from sockd.worker.protocol.heartbeat import PongDeadline
 from sockd.worker.protocol.invalid_packets import InvalidPacketCloses
-from sockd.worker.protocol.json_depth import depth_limited_packet_class
 from sockd.worker.protocol.malformed_packets import MalformedPacketCloses, strict_packet_class
 from sockd.worker.protocol.namespaces import InvalidNamespace
 from sockd.worker.protocol.packet_types import UnknownTypeCloses
@@ -349,15 +348,10 @@ ENTRIES: tuple[Entry, ...] = (
     ),
     Entry(
         f"{_SIO}.packet_class",
-        SerializerWrap(depth_limited_packet_class),
-        "a packet nested deeper than --max-json-depth is malformed (protocol/json_depth.py)",
-        "a nesting limit in Packet.decode",
-    ),
-    Entry(
-        f"{_SIO}.packet_class",
         SerializerWrap(strict_packet_class),
-        "packets are decoded strictly, as socket.io-parser does (protocol/malformed_packets.py)",
-        "validate packet types and payloads in Packet.decode",
+        "packets are decoded strictly, as socket.io-parser does, and within --max-json-depth "
+        "(protocol/malformed_packets.py, protocol/json_depth.py)",
+        "validate packet types, payloads and nesting in Packet.decode",
         needs=(Need("socketio.packet.Packet.decode", ("self", "encoded_packet")),),
     ),
     Entry(

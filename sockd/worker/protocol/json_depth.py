@@ -8,7 +8,8 @@ encoding the answer): an event nested 600 levels deep was decoded, and its ack f
 ``RecursionError``, about 3,000 traceback lines logged for a 1.2 KB packet, while another
 client of that worker waited 8.2 s. Here a packet deeper than the limit (100 by default,
 the default ``max_nesting`` of Ruby's JSON parser) is refused before it is decoded, as a
-malformed packet: the connection is closed (:mod:`sockd.worker.protocol.malformed_packets`).
+malformed packet: the connection is closed (the strict packet class of
+:mod:`sockd.worker.protocol.malformed_packets` asks :func:`deeper_than`).
 
 The check is cheap where it matters: a packet with no more brackets than the limit cannot
 nest deeper (two ``str.count``), which is every packet of the benchmark. One with more has
@@ -18,12 +19,6 @@ it: each pass over the skeleton removes its innermost level.
 """
 
 from __future__ import annotations
-
-from typing import Any
-
-from socketio.packet import Packet
-
-from sockd.worker.protocol.malformed_packets import MalformedPacket
 
 #: Every byte but the brackets and the quotes.
 _NOT_STRUCTURE = bytes(byte for byte in range(256) if byte not in b'[]{}"')
@@ -51,19 +46,3 @@ def deeper_than(text: str, limit: int) -> bool:
             return False
         brackets = inner
     return bool(brackets)
-
-
-def depth_limited_packet_class(base: type[Packet]) -> type[Packet]:
-    """``base`` (the server's serializer) refusing packets nested deeper than its
-    ``max_json_depth`` (set by the compat layer from ``--max-json-depth``)."""
-
-    class DepthLimitedPacket(base):  # type: ignore[valid-type, misc]
-        max_json_depth = 100
-
-        def decode(self, encoded_packet: Any) -> Any:
-            if isinstance(encoded_packet, str) and deeper_than(encoded_packet, self.max_json_depth):
-                raise MalformedPacket(f"nested more than {self.max_json_depth} levels deep")
-            return super().decode(encoded_packet)
-
-    DepthLimitedPacket.__name__ = DepthLimitedPacket.__qualname__ = base.__name__
-    return DepthLimitedPacket

@@ -21,6 +21,7 @@ from socketio import packet
 
 from sockd.worker.hosting import client_errors
 from sockd.worker.protocol.closing import fail_session
+from sockd.worker.protocol.json_depth import deeper_than
 
 #: Event names a client may not emit (socket.io-parser's RESERVED_EVENTS).
 RESERVED_EVENTS = frozenset(
@@ -63,6 +64,9 @@ def strict_packet_class(base: type[packet.Packet]) -> type[packet.Packet]:
     """``base`` (the server's serializer) raising :class:`MalformedPacket` on bad input."""
 
     class StrictPacket(base):
+        #: ``--max-json-depth`` (set by the compat layer): see json_depth.py.
+        max_json_depth = 100
+
         def __init__(self, *args: Any, encoded_packet: Any = None, **kwargs: Any) -> None:
             # The library decodes only non-empty input; an empty message is no packet.
             if encoded_packet is not None and len(encoded_packet) == 0:
@@ -70,7 +74,13 @@ def strict_packet_class(base: type[packet.Packet]) -> type[packet.Packet]:
             super().__init__(*args, encoded_packet=encoded_packet, **kwargs)
 
         def decode(self, encoded_packet: Any) -> int:
-            if self.uses_binary_events and not isinstance(encoded_packet, str):
+            if isinstance(encoded_packet, str):
+                limit = self.max_json_depth  # checked inline: this runs for every packet
+                if encoded_packet.count("[") + encoded_packet.count("{") > limit and deeper_than(
+                    encoded_packet, limit
+                ):
+                    raise MalformedPacket(f"nested more than {limit} levels deep")
+            elif self.uses_binary_events:
                 raise MalformedPacket("binary data where a packet was expected")
             try:
                 attachments = super().decode(encoded_packet) or 0
