@@ -268,7 +268,7 @@ def test_twenty_sixteen_megabyte_messages_leave_the_worker_memory_alone(
     peak_before = _peak_rss_mib(worker)
 
     async def flood() -> list[int | None]:
-        sends = (_send_huge(proc.port, sources[n % 4], 16 << 20, compressed) for n in range(20))
+        sends = (_send_huge(proc.port, sources[n % 4], 16_000_000, compressed) for n in range(20))
         return list(await asyncio.gather(*sends))
 
     codes = asyncio.run(flood())
