@@ -63,7 +63,7 @@ _BASE = "socketio.base_manager.BaseManager"
 _SANSIO = "uvicorn.protocols.websockets.websockets_sansio_impl.WebSocketsSansIOProtocol"
 _HTTP = "uvicorn.protocols.http.httptools_impl.HttpToolsProtocol"
 _PROTOCOL_INIT = ("self", "config", "server_state", "app_state", "_loop")
-_ADAPTER = AppliedBy("sockd/worker/hosting/uvicorn_adapter.py")
+_ADAPTER = AppliedBy("sockd/worker/hosting/uvicorn_adapter/")
 _SELF = ("self",)
 _ENVIRON = ("self", "environ")
 

@@ -12,10 +12,10 @@ for good.
 most ``max_line`` bytes), their count (``max_headers`` header lines) and their total
 (``max_size``), and says where the head ends, so the bytes after it (a body) are not taken
 for head lines. Empty lines before the request line count towards the total, as parsers
-skip them. The uvicorn adapter (:mod:`sockd.worker.hosting.uvicorn_adapter`) runs one per
-connection in front of httptools and refuses a head that breaks a bound at once: 414 for
-the request line, 431 for the headers, as nginx and Node answer; :class:`HeadGuard` adds
-the head's deadline: 408 when it passes, as Node answers.
+skip them. The uvicorn adapter (:mod:`sockd.worker.hosting.uvicorn_adapter.http`) runs
+one per connection in front of httptools and refuses a head that breaks a bound at once:
+414 for the request line, 431 for the headers, as nginx and Node answer; :class:`HeadGuard`
+adds the head's deadline: 408 when it passes, as Node answers.
 """
 
 from __future__ import annotations
