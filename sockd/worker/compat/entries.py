@@ -26,6 +26,7 @@ from sockd.worker.hot_path.lean_queue import LeanQueues
 from sockd.worker.hot_path.packet_json import json_packet_class
 from sockd.worker.hot_path.request_body import with_request_body
 from sockd.worker.hot_path.writer_poll import TimerPoll
+from sockd.worker.protocol.body_limit import BodyLimit
 from sockd.worker.protocol.chunked_post import ChunkedPost
 from sockd.worker.protocol.client_close import ClientClose
 from sockd.worker.protocol.closed_sessions import ClosedSessions, LatePackets, PostAfterEnd
@@ -75,6 +76,13 @@ ENTRIES: tuple[Entry, ...] = (
         "a request whose client left before it arrived ends quietly, not in a KeyError "
         "traceback (protocol/vanished_client.py)",
         "return at once when translate_request finds the client gone",
+    ),
+    Entry(
+        f"{_SERVER}.handle_request",
+        BodyLimit,
+        "a body past max_http_buffer_size is not read whole (protocol/body_limit.py)",
+        "none: python-engineio reads bodies on demand since 4.13",
+        versions=Versions("4.11.0", "4.12.3"),
     ),
     Entry(
         f"{_SERVER}.handle_request",

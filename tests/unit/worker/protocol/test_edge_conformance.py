@@ -237,3 +237,36 @@ def test_a_request_whose_client_left_before_it_arrived_ends_quietly() -> None:
         return sent
 
     assert asyncio.run(scenario()) == []
+
+
+def test_a_body_past_the_limit_is_not_read_whole() -> None:
+    """Every supported python-engineio: at most the limit and one read of a POST too large
+    (the older ones read every body whole, protocol/body_limit.py)."""
+
+    async def scenario() -> tuple[int, int]:
+        app = socketio_app(max_http_buffer_size=1000)
+        sid = await handshake(app)
+        scope = {
+            "type": "http",
+            "method": "POST",
+            "path": "/socket.io/",
+            "query_string": f"EIO=4&transport=polling&sid={sid}".encode(),
+            "headers": [(b"content-length", b"1000000")],
+            "client": ("127.0.0.7", 40000),
+        }
+        read = 0
+        sent: list[dict[str, Any]] = []
+
+        async def receive() -> dict[str, Any]:
+            nonlocal read
+            read += 500
+            return {"type": "http.request", "body": b"4" * 500, "more_body": read < 1_000_000}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        await asyncio.wait_for(app(scope, receive, send), 2.0)
+        return next(m["status"] for m in sent if m["type"] == "http.response.start"), read
+
+    status, read = asyncio.run(scenario())
+    assert status == 400 and read <= 1500
