@@ -43,7 +43,10 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         await receive()
         await send({"type": "websocket.accept"})
         while (event := await receive())["type"] == "websocket.receive":
-            await send({"type": "websocket.send", "text": event.get("text") or "bytes"})
+            try:
+                await send({"type": "websocket.send", "text": event.get("text") or "bytes"})
+            except RuntimeError:  # the server closed meanwhile (uvicorn 0.52 says so this way)
+                return
 
 
 @contextlib.asynccontextmanager
