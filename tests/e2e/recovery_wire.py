@@ -20,6 +20,7 @@ class Session:
         self.early = early
         self.reply = reply
         self.acks = 0
+        self.joined: set[str] = set()
 
     @property
     def sid(self) -> str:
@@ -76,4 +77,17 @@ def event(frame: str) -> list[Any]:
 
 
 async def say(speaker: Session, n: int, room: str = "r") -> None:
-    await speaker.call("say", {"room": room, "n": n})
+    """Broadcast ``n`` to ``room`` and return once the speaker has its own copy.
+
+    The ack alone comes before the cluster has numbered the packet (the emit is on its way
+    to the master or the stream), so a connect or a restore the test starts next could be
+    ordered before it; the speaker's copy is sent only after it was numbered.
+    """
+    if room not in speaker.joined:
+        await speaker.call("join", room)
+        speaker.joined.add(room)
+    message = {"room": room, "n": n}
+    _, before = await speaker.call("say", message)
+    heard = [event(frame)[:2] for frame in before if frame.startswith("42")]
+    while ["said", message] not in heard:
+        heard += [found[:2] for found in await speaker.events(1)]
