@@ -28,8 +28,6 @@ command -v ip >/dev/null 2>&1 || [ -x /usr/sbin/ip ] || [ -x /sbin/ip ] || missi
 # `sockd top` in a terminal (tests/e2e/test_top.py).
 command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
 command -v tmux >/dev/null 2>&1 || missing+=(tmux)
-# curl fetches the official protocol test suites (below).
-command -v curl >/dev/null 2>&1 || missing+=(curl)
 
 if ((${#missing[@]})); then
     sudo=()
@@ -48,18 +46,22 @@ fi
 
 (cd tests/js && npm ci --no-audit --no-fund --silent)
 
-# The official Engine.IO and Socket.IO protocol test suites (tests/e2e/test_official_suites.py):
-# unpublished on npm, they are fetched from their repositories at these commits into
-# tests/js/protocol-suites/ (ignored by git), and installed from their own lockfiles.
-# PROTOCOL_SUITES_FROM may name a mirror serving the same tarballs.
-suites_from=${PROTOCOL_SUITES_FROM:-https://codeload.github.com/socketio}
+# The official Engine.IO and Socket.IO protocol test suites (tests/e2e/test_official_suites.py)
+# are not published on any package registry, only in their GitHub repositories, which this
+# script does not reach (CI reaches the package registries alone). With PROTOCOL_SUITES_FROM
+# naming a copy of those repositories' tarballs (a directory, or a URL serving
+# NAME/tar.gz/COMMIT), they are unpacked at these commits into tests/js/protocol-suites/
+# (ignored by git) and installed from their own lockfiles; without it their test skips with
+# one line.
 fetch_suite() {
     local name=$1 commit=$2 dir=tests/js/protocol-suites/$1
     if [ "$(cat "$dir/.commit" 2>/dev/null)" != "$commit" ]; then
         rm -rf "$dir" && mkdir -p "$dir"
-        if ! curl -fsSL --max-time 60 "$suites_from/$name/tar.gz/$commit" |
-            tar -xz -C "$dir" --strip-components=1; then
-            echo "scripts/test.sh: could not fetch the $name test suite; its test will skip" >&2
+        local source=$PROTOCOL_SUITES_FROM/$name/tar.gz/$commit
+        if [ -f "$source" ]; then
+            tar -xzf "$source" -C "$dir" --strip-components=1
+        elif ! curl -fsSL --max-time 60 "$source" | tar -xz -C "$dir" --strip-components=1; then
+            echo "scripts/test.sh: could not fetch the $name test suite from $source" >&2
             rm -rf "$dir"
             return 0
         fi
@@ -67,8 +69,10 @@ fetch_suite() {
     fi
     (cd "$dir/test-suite" && npm ci --no-audit --no-fund --silent)
 }
-fetch_suite engine.io-protocol f21de7b00ed09b3bbad2807db718ea5d6bc36aba
-fetch_suite socket.io-protocol 4f633dd6a4445492d57af3b27ddd2d336014f1f1
+if [ -n "${PROTOCOL_SUITES_FROM:-}" ]; then
+    fetch_suite engine.io-protocol f21de7b00ed09b3bbad2807db718ea5d6bc36aba
+    fetch_suite socket.io-protocol 4f633dd6a4445492d57af3b27ddd2d336014f1f1
+fi
 # The benchmark's Node cluster baseline (socket.io, its cluster adapter), for its smoke test.
 (cd bench/node && npm ci --no-audit --no-fund --silent)
 

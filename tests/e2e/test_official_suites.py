@@ -43,7 +43,10 @@ def _suite(name: str) -> tuple[str, Path, Path]:
     folder = SUITES / name / "test-suite"
     mocha = folder / "node_modules/mocha/bin/_mocha"
     if node is None or not mocha.exists():
-        pytest.skip(f"the official {name} test suite is not installed (scripts/test.sh fetches it)")
+        pytest.skip(
+            f"the official {name} test suite is not installed "
+            "(PROTOCOL_SUITES_FROM=DIR scripts/test.sh fetches it: README, Protocol conformance)"
+        )
     return node, folder, mocha
 
 
