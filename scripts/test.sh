@@ -91,7 +91,7 @@ fi
 .venv/bin/pytest -q -n 2 --dist loadgroup tests/e2e
 
 # The lowest releases of the libraries whose internals sockd changes, in a venv of their own:
-# pyproject.toml admits exactly the range sockd/worker/compat/entries.py (TESTED) is tested
+# pyproject.toml admits exactly the range sockd/worker/compat/entries/ (TESTED) is tested
 # with, so the main venv above gets the newest (pip's default) and this one the lowest. It
 # runs the unit layer and the tests of what the compat entries touch: the protocols, the
 # hand-off and the transports, connection state recovery, the direct WebSocket write (slow

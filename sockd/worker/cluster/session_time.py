@@ -1,6 +1,6 @@
 """Each Engine.IO session notes when it started: the handshake time a socket's record
 reports (``handshake["time"]``, as Node's ``socket.handshake.time``). python-engineio keeps
-no such time; the session mixin is a compat entry (sockd/worker/compat/entries.py)."""
+no such time; the session mixin is a compat entry (sockd/worker/compat/entries/)."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ only when ``--metrics`` is on. The totals only grow while the worker lives; the 
 keeps a dead worker's last report (``sockd/supervisor/observe/ledger.py``), so cluster
 totals never go back.
 
-One compat entry (``sockd/worker/compat/entries.py``), :class:`Counted`, counts: around
+One compat entry (``sockd/worker/compat/entries/``), :class:`Counted`, counts: around
 ``_handle_connect`` (a connect counts once the client is in the namespace, refused ones
 apart; it is in front of the other connect entries, so it sees their outcome) and at
 ``_trigger_event`` (every event but connect and disconnect). Upstream change that would

@@ -5,7 +5,7 @@ lifespan, the once-a-second tick and graceful shutdown with zero listeners, and 
 protocol classes serve any connected socket given ``server_state`` and the lifespan
 ``state``. Those names (``_serve``, ``server_state``, ``lifespan.state``,
 ``http_protocol_class``, ``_loop``) are internals: entries of the compat list
-(sockd/worker/compat/entries.py), whose guard checks them before a worker starts.
+(sockd/worker/compat/entries/), whose guard checks them before a worker starts.
 
 The protocol classes are uvicorn's with sockd's part in front: ``http.py`` (the real
 client address, each request head bounded in front of httptools) and ``websocket.py``

@@ -1,42 +1,26 @@
-"""Every change sockd makes to python-engineio, python-socketio and uvicorn internals, in
-the order they are composed: the one list (:data:`ENTRIES`), and the library versions it
-is tested with (:data:`TESTED`, which pyproject.toml's ranges repeat exactly).
-
-Order: for each library class, an entry earlier in the list is in front of a later one
-(it sees a call first, and calls the later one through ``super()``); wrappers likewise.
-Engine.IO entries come before and apart from Socket.IO ones, so they can be installed on an
-Engine.IO server alone. The fixes themselves live in ``sockd/worker/protocol/`` (each states
-the specification and the library's behaviour), ``sockd/worker/hot_path/`` (each quotes
-its measured gain) and ``sockd/worker/hosting/``; :mod:`sockd.worker.compat.install`
-installs the list, :mod:`sockd.worker.compat.guard` checks it before a worker starts.
-"""
+"""The compat entries for python-engineio: its server, then its sessions (in order)."""
 
 from __future__ import annotations
 
-from sockd.worker.app_model.generate_id import EngineIdSockets, HandshakeIds
+from sockd.worker.app_model.generate_id import HandshakeIds
 from sockd.worker.cluster.session_time import SessionTime
-from sockd.worker.compat.model import AppliedBy, DriverWrap, Entry, Need, SerializerWrap, Versions
+from sockd.worker.compat.model import DriverWrap, Entry, Need, Versions
 from sockd.worker.compat.sessions import SessionStart
-from sockd.worker.hosting.counters import Counted
 from sockd.worker.hosting.real_address import with_real_address
 from sockd.worker.hosting.sid_owner import SlotTags
 from sockd.worker.hot_path.direct_read import DirectRead
 from sockd.worker.hot_path.direct_write import DirectWrite
 from sockd.worker.hot_path.lean_queue import LeanQueues
-from sockd.worker.hot_path.packet_json import json_packet_class
 from sockd.worker.hot_path.request_body import with_request_body
 from sockd.worker.hot_path.writer_poll import TimerPoll
 from sockd.worker.protocol.body_limit import BodyLimit
 from sockd.worker.protocol.chunked_post import ChunkedPost
 from sockd.worker.protocol.client_close import ClientClose
-from sockd.worker.protocol.closed_sessions import ClosedSessions, LatePackets, PostAfterEnd
+from sockd.worker.protocol.closed_sessions import ClosedSessions, PostAfterEnd
 from sockd.worker.protocol.closing import ServerDisconnect
-from sockd.worker.protocol.connect_timeout import ConnectTimeout
 from sockd.worker.protocol.handshake import ExactPingInterval
 from sockd.worker.protocol.heartbeat import PongDeadline
 from sockd.worker.protocol.invalid_packets import InvalidPacketCloses
-from sockd.worker.protocol.malformed_packets import MalformedPacketCloses, strict_packet_class
-from sockd.worker.protocol.namespaces import InvalidNamespace
 from sockd.worker.protocol.packet_types import UnknownTypeCloses
 from sockd.worker.protocol.polling import OkAnswer, SinglePoll
 from sockd.worker.protocol.request_checks import RequestChecks
@@ -47,28 +31,13 @@ from sockd.worker.protocol.upgrade import (
     UpgradedSessionWebSocket,
 )
 from sockd.worker.protocol.vanished_client import VanishedClient
-from sockd.worker.recovery.server import RecoveringServer
-
-#: The releases each library is tested with, lowest and newest (scripts/test.sh runs both).
-TESTED = {
-    "python-socketio": Versions("5.16.1", "5.18.1"),
-    "python-engineio": Versions("4.11.0", "4.15.1"),
-    "uvicorn": Versions("0.52.1", "0.54.0"),
-}
 
 _SERVER = "engineio.AsyncServer"
 _SOCKET = "engineio.async_socket.AsyncSocket"
-_SIO = "socketio.AsyncServer"
-_ADMIN = "socketio.async_admin.InstrumentedAsyncServer"
-_BASE = "socketio.base_manager.BaseManager"
-_SANSIO = "uvicorn.protocols.websockets.websockets_sansio_impl.WebSocketsSansIOProtocol"
-_HTTP = "uvicorn.protocols.http.httptools_impl.HttpToolsProtocol"
-_PROTOCOL_INIT = ("self", "config", "server_state", "app_state", "_loop")
-_ADAPTER = AppliedBy("sockd/worker/hosting/uvicorn_adapter/")
 _SELF = ("self",)
 _ENVIRON = ("self", "environ")
 
-ENTRIES: tuple[Entry, ...] = (
+ENGINEIO: tuple[Entry, ...] = (
     # -- Engine.IO server: engineio.AsyncServer --------------------------------------------
     Entry(
         f"{_SERVER}.handle_request",
@@ -291,141 +260,5 @@ ENTRIES: tuple[Entry, ...] = (
         "each session notes when it started, the handshake time of sockd.cluster's socket "
         "records (cluster/session_time.py)",
         "a start time on engineio's socket",
-    ),
-    # -- Socket.IO server: socketio.AsyncServer -------------------------------------------
-    Entry(
-        f"{_SIO}._trigger_event",
-        Counted,
-        "connects and events counted, handlers timed, for the metrics (hosting/counters.py)",
-        "a hook called with each connect's and event's namespace, outcome and duration",
-        needs=(Need(f"{_SIO}._trigger_event", ("self", "event", "namespace", "args")),),
-    ),
-    Entry(
-        f"{_SIO}._handle_connect",
-        ConnectTimeout,
-        "a client in no namespace after --connect-timeout is closed (protocol/connect_timeout.py)",
-        "a connect_timeout argument, as Node's connectTimeout",
-        needs=(
-            Need(f"{_SIO}._handle_eio_connect", ("self", "eio_sid", "environ")),
-            Need(f"{_SIO}._handle_connect", ("self", "eio_sid", "namespace", "data")),
-            Need(f"{_SIO}._engineio_server_class", _SELF),
-        ),
-    ),
-    Entry(
-        f"{_SIO}._handle_connect",
-        InvalidNamespace,
-        'an unknown namespace is refused with {"message":"Invalid namespace"} '
-        "(protocol/namespaces.py)",
-        "send the spec's error object for an unknown namespace",
-    ),
-    Entry(
-        f"{_SIO}._handle_connect",
-        EngineIdSockets,
-        "the default namespace's socket gets the id the app's generate_id made "
-        "(app_model/generate_id.py)",
-        "none: egg-socket.io's model",
-    ),
-    Entry(
-        f"{_SIO}._handle_connect",
-        RecoveringServer,
-        "connection state recovery: the pid in the CONNECT reply, a claimed session restored, "
-        "losses told from ends (recovery/server.py; its manager: recovery/manager.py)",
-        "connection state recovery in python-socketio (Node's connectionStateRecovery)",
-        needs=(
-            Need(f"{_SIO}._trigger_event", ("self", "event", "namespace", "args")),
-            Need(f"{_SIO}._send_packet", ("self", "eio_sid", "pkt")),
-            Need(f"{_SIO}._handle_eio_disconnect", ("self", "eio_sid", "reason")),
-            Need(f"{_SIO}.save_session", ("self", "sid", "session", "namespace")),
-            Need(f"{_BASE}.basic_enter_room", ("self", "sid", "namespace", "room", "eio_sid")),
-            Need(f"{_BASE}.basic_leave_room", ("self", "sid", "namespace", "room")),
-            Need(f"{_BASE}.basic_disconnect", ("self", "sid", "namespace", "kwargs")),
-        ),
-    ),
-    Entry(
-        f"{_SIO}._handle_eio_message",
-        LatePackets,
-        "a message handled after its session closed is dropped (protocol/closed_sessions.py)",
-        "check the Engine.IO session before handling a message",
-    ),
-    Entry(
-        f"{_SIO}._handle_eio_message",
-        MalformedPacketCloses,
-        "a malformed Socket.IO packet closes the connection (protocol/malformed_packets.py)",
-        "close the Engine.IO session when a packet does not decode",
-        needs=(Need(f"{_SIO}._handle_eio_message", ("self", "eio_sid", "data")),),
-    ),
-    Entry(
-        f"{_SIO}.packet_class",
-        SerializerWrap(strict_packet_class),
-        "packets are decoded strictly, as socket.io-parser does, and within --max-json-depth "
-        "(protocol/malformed_packets.py, protocol/json_depth.py)",
-        "validate packet types, payloads and nesting in Packet.decode",
-        needs=(Need("socketio.packet.Packet.decode", ("self", "encoded_packet")),),
-    ),
-    Entry(
-        f"{_SIO}.packet_class",
-        SerializerWrap(json_packet_class),
-        "the packet JSON decoder and encoder are built once (hot_path/packet_json.py)",
-        "call json with prebuilt JSONDecoder/JSONEncoder objects",
-        needs=(Need("socketio.packet.Packet.json"),),
-    ),
-    Entry(
-        _ADMIN,
-        AppliedBy("sockd/worker/cluster/admin_ui.py"),
-        "sio.instrument() taken off when the app is loaded, put back cluster-wide once the "
-        "server has sockd's classes and bus",
-        "instrumentation through hooks, not methods set on live objects",
-        needs=(
-            Need(f"{_ADMIN}.uninstrument", _SELF),
-            Need(f"{_ADMIN}.admin_connect", ("self", "sid", "environ", "client_auth")),
-            Need(f"{_ADMIN}.serialize_socket", ("self", "sid", "namespace", "eio_sid")),
-            Need(f"{_ADMIN}._emit_server_stats", _SELF),
-        ),
-    ),
-    # -- uvicorn ---------------------------------------------------------------------------
-    Entry(
-        "uvicorn.Server._serve",
-        _ADAPTER,
-        "serve sockets the master passes, with no listener of uvicorn's own",
-        "a public way to serve an accepted socket",
-        needs=(
-            Need("uvicorn.Server._serve", ("self", "sockets")),
-            Need("uvicorn.Config.load", _SELF),
-            Need(f"{_HTTP}.__init__", _PROTOCOL_INIT),
-        ),
-    ),
-    Entry(
-        f"{_SANSIO}.connection_made",
-        _ADAPTER,
-        "scope['client'] is the address the master determined (PROXY, X-Forwarded-For)",
-        "a per-connection client address argument",
-        needs=(
-            Need(f"{_HTTP}.connection_made", ("self", "transport")),
-            Need(f"{_SANSIO}.connection_made", ("self", "transport")),
-        ),
-    ),
-    Entry(
-        f"{_SANSIO}.data_received",
-        _ADAPTER,
-        "frames sent before the app accepted are read once it did (a bad one logged an "
-        "AssertionError); each failed WebSocket is counted as a client error",
-        "read no frame before the handshake completed",
-        needs=(
-            Need(f"{_SANSIO}.data_received", ("self", "data")),
-            Need(f"{_SANSIO}.handle_parser_exception", _SELF),
-        ),
-    ),
-    Entry(
-        f"{_SANSIO}.send",
-        _ADAPTER,
-        "send_now for the direct write, lean queues, handshake headers let go "
-        "(hot_path/direct_write.py, hot_path/lean_queue.py)",
-        "a synchronous send when the transport is writable",
-        needs=(
-            Need(f"{_SANSIO}.__init__", _PROTOCOL_INIT),
-            Need(f"{_SANSIO}.send", ("self", "message")),
-            Need(f"{_SANSIO}.start_keepalive", _SELF),
-            Need(f"{_SANSIO}.pause_writing", _SELF),
-        ),
     ),
 )
