@@ -20,7 +20,6 @@ and is routed again. ``--max-per-address`` is checked here, before any slot is c
 from __future__ import annotations
 
 import asyncio
-import errno
 import logging
 import os
 import socket
@@ -35,7 +34,7 @@ from sockd.supervisor.routing.slot_order import SlotOrder
 from sockd.supervisor.routing.slot_route import PendingConnection, SlotRoute
 from sockd.supervisor.routing.sticky_key import Route, by_address, peer_name
 from sockd.supervisor.routing.worker_link import WorkerLink, open_link
-from sockd.wire.handoff import Handoff, send_handoff
+from sockd.wire.handoff import Handoff
 from sockd.wire.histogram import WAIT_BOUNDS, Histogram
 
 log = logging.getLogger("sockd.master")
@@ -272,23 +271,11 @@ class Dispatcher:
         return False
 
     def _send(self, slot: int, route: SlotRoute, fd: int, meta: Handoff) -> bool:
-        """Hand one connection to the slot's worker; False if the channel is full."""
-        assert route.channel is not None
-        try:
-            send_handoff(route.channel, fd, meta)
-        except BlockingIOError:
-            return False
-        except OSError as exc:
-            if exc.errno not in (errno.EPIPE, errno.ECONNRESET, errno.ENOTCONN, errno.EBADF):
-                raise
-            # The worker died; the reaper will restart it. Keep the connection waiting.
+        """Hand one connection to the slot's worker; False if it could not take it now."""
+        sent = route.hand_off(fd, meta)
+        if sent is None:  # the worker died; its restart is ready later: keep it waiting
             self.slot_unavailable(slot)
-            return False
-        os.close(fd)  # the worker holds its own copy now
-        route.handed_off += 1
-        if route.link is not None:
-            route.link.handed_off(meta.peer_host)
-        return True
+        return bool(sent)
 
     def _flush(self, slot: int) -> None:
         route = self._routes[slot]
@@ -303,11 +290,7 @@ class Dispatcher:
         self._disarm(route)
 
     def _arm(self, slot: int, route: SlotRoute) -> None:
-        if not route.writer_armed and route.channel is not None:
-            self._loop.add_writer(route.channel.fileno(), self._flush, slot)
-            route.writer_armed = True
+        route.arm(self._loop, lambda: self._flush(slot))
 
     def _disarm(self, route: SlotRoute) -> None:
-        if route.writer_armed and route.channel is not None:
-            self._loop.remove_writer(route.channel.fileno())
-        route.writer_armed = False
+        route.disarm(self._loop)
