@@ -43,6 +43,12 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         "recovery on (a 120 s window)",
     )
     parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="also sockd-N-ipc@base, run from this checkout (e.g. a worktree of main), to "
+        "compare a change with its base in one run",
+    )
+    parser.add_argument(
         "--no-deflate", action="store_true", help="clients do not offer permessage-deflate"
     )
     parser.add_argument("--json", type=Path, help="also write every number to this file")
@@ -118,7 +124,7 @@ def _main(argv: list[str] | None) -> int:
     if with_node and (why := node_deps.ensure_packages()):
         notes.append(f"the Node cluster baseline is SKIPPED: {why}")
         with_node = False
-    systems = make_systems(args.workers, with_nginx, with_node, args.recovery)
+    systems = make_systems(args.workers, with_nginx, with_node, args.recovery, args.baseline)
     if wanted is not None:
         systems = [s for s in systems if s.name in wanted]
     names = args.scenarios.split(",") if args.scenarios else DEFAULT_SCENARIOS

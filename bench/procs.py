@@ -28,15 +28,15 @@ def free_port() -> int:
 
 
 def spawn(
-    command: Sequence[str], log: Path, env: dict[str, str] | None = None
+    command: Sequence[str], log: Path, env: dict[str, str] | None = None, cwd: Path = ROOT
 ) -> subprocess.Popen[bytes]:
-    """Start ``command`` in the repo root, stdout and stderr into ``log``."""
+    """Start ``command`` in ``cwd`` (the repo root), stdout and stderr into ``log``."""
     child_env = {k: v for k, v in os.environ.items() if not k.startswith("BENCH_")}
     child_env.update(env or {})
     with log.open("ab") as out:
         return subprocess.Popen(
             list(command),
-            cwd=ROOT,
+            cwd=cwd,
             env=child_env,
             stdin=subprocess.DEVNULL,
             stdout=out,
@@ -110,10 +110,14 @@ class ProcessGroup:
         self.processes: list[subprocess.Popen[bytes]] = []
 
     def spawn(
-        self, command: Sequence[str], log: Path, env: dict[str, str] | None = None
+        self,
+        command: Sequence[str],
+        log: Path,
+        env: dict[str, str] | None = None,
+        cwd: Path = ROOT,
     ) -> subprocess.Popen[bytes]:
         """Start ``command`` (see :func:`spawn`) as a member of the group."""
-        process = spawn(command, log, env)
+        process = spawn(command, log, env, cwd)
         self.processes.append(process)
         return process
 

@@ -25,8 +25,8 @@ def _fmt(metric: Metric, value: float) -> str:
 
 
 def baselines(results: Results) -> list[str]:
-    """The systems sockd is compared with, in column order."""
-    return [s for s in results.systems if not s.startswith("sockd")]
+    """The systems sockd is compared with, in column order (``--baseline``'s too)."""
+    return [s for s in results.systems if not s.startswith("sockd") or s.endswith("@base")]
 
 
 def table(results: Results) -> str:

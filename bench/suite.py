@@ -44,15 +44,21 @@ DEFAULT_SCENARIOS = [name for name in SCENARIOS if name != lost.NAME]
 RUN_TIMEOUT = 240.0
 
 
-def make_systems(workers: int, nginx: bool, node: bool, recovery: bool = False) -> list[System]:
+def make_systems(
+    workers: int, nginx: bool, node: bool, recovery: bool = False, baseline: Path | None = None
+) -> list[System]:
     """The baselines and sockd, all with the same N (sockd-1 only for the master overhead);
-    ``recovery``: sockd with connection state recovery on, too, over each bus."""
+    ``recovery``: sockd with connection state recovery on, too, over each bus; ``baseline``:
+    sockd over IPC from that checkout too, measured right after this one's."""
     systems: list[System] = [Uvicorn(), Sockd(1, redis=False, only=frozenset({"storm"}))]
     if nginx:
         systems.append(Nginx(workers))
     if node:
         systems.append(NodeCluster(workers))
-    systems += [Sockd(workers, redis=False), Sockd(workers, redis=True)]
+    systems.append(Sockd(workers, redis=False))
+    if baseline is not None:
+        systems.append(Sockd(workers, redis=False, tree=baseline))
+    systems.append(Sockd(workers, redis=True))
     # Metrics on and scraped: the echo scenario, for their cost (issue 17's target).
     systems.append(Sockd(workers, redis=False, only=frozenset({"echo"}), metrics=True))
     if recovery:

@@ -8,6 +8,7 @@
   ``@socket.io/cluster-adapter`` (``bench/node/server.js``): sockd's design, in Node;
 - ``sockd-N-ipc`` / ``sockd-N-redis``: sockd with N workers over its IPC bus or Redis
   (``sockd-1`` is one worker over IPC, for the master-overhead target);
+- ``sockd-N-ipc@base``: ``sockd-N-ipc`` from another checkout (``--baseline DIR``);
 - ``sockd-N-ipc-metrics``: the same with ``--metrics``, scraped every second (Prometheus's
   default is every 15 s) while it serves, for the cost of metrics (issue 17).
 
@@ -31,7 +32,7 @@ from pathlib import Path
 import psutil
 
 from bench import nginx_conf, node_deps
-from bench.procs import StartError, free_port, process_group, wait_for
+from bench.procs import ROOT, StartError, free_port, process_group, wait_for
 from bench.redis_server import start_redis
 
 START_TIMEOUT = 60.0
@@ -121,7 +122,8 @@ RECOVERY_WINDOW = "120"
 class Sockd(System):
     """``sockd start bench.app:sio --workers N --sticky`` over its IPC bus or Redis, with
     ``--metrics`` scraped every second if ``metrics``, with connection state recovery on
-    for ``sockd-N-BUS-recovery``."""
+    for ``sockd-N-BUS-recovery``; run from the checkout ``tree`` (its name ending ``@base``)
+    instead of this one, to compare a change with its base in one run."""
 
     def __init__(
         self,
@@ -130,6 +132,7 @@ class Sockd(System):
         only: frozenset[str] | None = None,
         metrics: bool = False,
         recovery: bool = False,
+        tree: Path | None = None,
     ) -> None:
         self.workers = workers
         self.redis = redis
@@ -142,6 +145,9 @@ class Sockd(System):
             self.name += "-metrics"
         if recovery:
             self.name += "-recovery"
+        self.tree = tree
+        if tree is not None:
+            self.name += "@base"
 
     @contextlib.contextmanager
     def run(self, tmp: Path) -> Iterator[Running]:
@@ -161,7 +167,8 @@ class Sockd(System):
                 "--graceful-timeout", "1", *extra,
             )  # fmt: skip
             env = {"SOCKD_IO_RECOVERY_MAX_DISCONNECTION_DURATION": RECOVERY_WINDOW}
-            process = group.spawn(command, log, env if self.recovery else None)
+            cwd = self.tree or ROOT  # ``python -m``: the working directory comes first
+            process = group.spawn(command, log, env if self.recovery else None, cwd)
 
             def ready() -> bool:
                 return "master ready" in log.read_text(errors="replace")
