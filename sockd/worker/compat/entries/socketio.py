@@ -6,6 +6,7 @@ from sockd.worker.app_model.generate_id import EngineIdSockets
 from sockd.worker.compat.model import AppliedBy, Entry, Need, SerializerWrap
 from sockd.worker.hosting.counters import Counted
 from sockd.worker.hot_path.packet_json import json_packet_class
+from sockd.worker.hot_path.plain_events import PlainEvents, plain_event_class
 from sockd.worker.protocol.closed_sessions import LatePackets
 from sockd.worker.protocol.connect_timeout import ConnectTimeout
 from sockd.worker.protocol.malformed_packets import MalformedPacketCloses, strict_packet_class
@@ -79,6 +80,21 @@ SOCKETIO: tuple[Entry, ...] = (
         "a malformed Socket.IO packet closes the connection (protocol/malformed_packets.py)",
         "close the Engine.IO session when a packet does not decode",
         needs=(Need(f"{_SIO}._handle_eio_message", ("self", "eio_sid", "data")),),
+    ),
+    Entry(
+        f"{_SIO}._handle_eio_message",
+        PlainEvents,
+        "a plain text event is decoded without a packet object (hot_path/plain_events.py)",
+        "a decoder from message text to (type, namespace, id, data) without a packet object",
+        needs=(Need(f"{_SIO}._handle_eio_message", ("self", "eio_sid", "data")),),
+    ),
+    Entry(
+        f"{_SIO}.packet_class",
+        SerializerWrap(plain_event_class),
+        "the strict class's checks in one function for plain text events, binary data "
+        "tested in one walk (hot_path/plain_events.py)",
+        "a decoder from message text to (type, namespace, id, data) without a packet object",
+        needs=(Need("socketio.packet.Packet.data_is_binary", ("data",)),),
     ),
     Entry(
         f"{_SIO}.packet_class",

@@ -91,12 +91,14 @@ def test_the_wrappers_wrap_the_library_driver_and_packet_class() -> None:
     install(sio, CompatConfig())
     environ = asyncio.run(eio._async["translate_request"]({"client": ("10.1.2.3", 9)}, None, None))
     assert calls == ["library"] and environ["REMOTE_ADDR"] == "10.1.2.3"
-    assert len(drivers) == 3 and len(serializers) == 2
+    assert len(drivers) == 3 and len(serializers) == 3
     assert eio._async["make_response"].__name__ == "make_response_with_length"
-    # strict(json(library)): the strict class is the outermost, the JSON one next.
+    # plain(strict(json(library))): the plain-event one outermost, strict, then JSON.
     assert sio.packet_class.__name__ == f"Strict{socketio.packet.Packet.__name__}"
+    assert hasattr(sio.packet_class, "decode_event")
+    assert "decode" in vars(sio.packet_class.__mro__[1])
     assert sio.packet_class.max_json_depth == 100
-    assert sio.packet_class.__mro__[1].json is not socketio.packet.Packet.json
+    assert sio.packet_class.__mro__[2].json is not socketio.packet.Packet.json
 
 
 def test_an_app_server_is_adopted_once_behind_the_mixins_keeping_its_own_class() -> None:
