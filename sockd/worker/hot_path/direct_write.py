@@ -27,10 +27,13 @@ from sockd.worker.protocol.heartbeat import PongDeadline
 class DirectWrite(TimerPoll):
     #: Writes one frame to this session's WebSocket now, or answers False.
     _direct: Callable[[str | bytes], bool] | None = None
+    #: The loop, looked up once per WebSocket (on Python 3.11 each lookup calls getpid).
+    _loop: asyncio.AbstractEventLoop | None = None
 
     async def _websocket_handler(self, ws: Any) -> None:
         # ``asgi_send``: python-engineio's ASGI WebSocket keeps the ASGI ``send`` there.
         self._direct = direct_sender(getattr(ws, "asgi_send", None))
+        self._loop = asyncio.get_running_loop()
         try:
             await super()._websocket_handler(ws)
         finally:
@@ -38,7 +41,7 @@ class DirectWrite(TimerPoll):
 
     async def send(self, pkt: eio_packet.Packet) -> None:
         """The library's send (ping check, queue, log), writing at once where it can."""
-        now = asyncio.get_running_loop().time()
+        now = (self._loop or asyncio.get_running_loop()).time()
         if self.server.logger.isEnabledFor(logging.INFO) or not self.deliver_if_alive([pkt], now):
             await super().send(pkt)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from sockd.worker.hot_path.lean_queue import LeanEvent, LeanQueue
 
 
@@ -67,5 +69,19 @@ def test_event_wakes_every_waiter_and_stays_set() -> None:
         assert await event.wait() is True
         event.clear()
         assert not event.is_set()
+
+    asyncio.run(scenario())
+
+
+def test_the_loop_is_looked_up_at_the_first_wait_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    async def scenario() -> None:
+        queue, event = LeanQueue(), LeanEvent()
+        loop = asyncio.get_running_loop()
+        loop.call_soon(queue.put_nowait, 1)
+        assert await queue.get() == 1
+        loop.call_soon(event.set)
+        assert await event.wait()
+        monkeypatch.setattr(asyncio.events, "_get_running_loop", lambda: None)
+        assert queue._get_loop() is loop and event._get_loop() is loop
 
     asyncio.run(scenario())
