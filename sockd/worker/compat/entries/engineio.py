@@ -11,6 +11,7 @@ from sockd.worker.hosting.sid_owner import SlotTags
 from sockd.worker.hot_path.direct_read import DirectRead
 from sockd.worker.hot_path.direct_write import DirectWrite
 from sockd.worker.hot_path.lean_queue import LeanQueues
+from sockd.worker.hot_path.message_events import MessageEvents
 from sockd.worker.hot_path.request_body import with_request_body
 from sockd.worker.hot_path.writer_poll import TimerPoll
 from sockd.worker.protocol.body_limit import BodyLimit
@@ -149,6 +150,14 @@ ENGINEIO: tuple[Entry, ...] = (
         HandshakeIds,
         "an app directory's generate_id(request) names its sessions (app_model/generate_id.py)",
         "pass the handshake's environ to generate_id, and await it",
+    ),
+    Entry(
+        f"{_SERVER}._trigger_event",
+        MessageEvents,
+        "each message goes to its handler without a closure and a coroutine check "
+        "(hot_path/message_events.py)",
+        "call the message handler directly; decide iscoroutinefunction once, in on()",
+        needs=(Need(f"{_SERVER}._trigger_event", ("self", "event", "args", "kwargs")),),
     ),
     Entry(
         f"{_SERVER}._trigger_event",
