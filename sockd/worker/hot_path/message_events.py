@@ -22,7 +22,8 @@ import engineio
 
 
 @functools.lru_cache(maxsize=16)
-def _awaitable(handler: Any) -> bool:
+def awaitable_handler(handler: Any) -> bool:
+    """Whether the library would await ``handler`` (asked once per handler)."""
     return inspect.iscoroutinefunction(handler)
 
 
@@ -32,7 +33,7 @@ class MessageEvents(engineio.AsyncServer):
     async def _trigger_event(self, event: str, *args: Any, **kwargs: Any) -> Any:
         if event == "message" and not kwargs.get("run_async"):
             handler = self.handlers.get("message")
-            if handler is not None and _awaitable(handler):
+            if handler is not None and awaitable_handler(handler):
                 try:
                     return await handler(*args)
                 except asyncio.CancelledError:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sockd.worker.app_model.generate_id import EngineIdSockets
 from sockd.worker.compat.model import AppliedBy, Entry, Need, SerializerWrap
 from sockd.worker.hosting.counters import Counted
+from sockd.worker.hot_path.event_calls import EventCalls
 from sockd.worker.hot_path.packet_json import json_packet_class
 from sockd.worker.hot_path.plain_events import PlainEvents, plain_event_class
 from sockd.worker.protocol.closed_sessions import LatePackets
@@ -26,6 +27,14 @@ SOCKETIO: tuple[Entry, ...] = (
         "connects and events counted, handlers timed, for the metrics (hosting/counters.py)",
         "a hook called with each connect's and event's namespace, outcome and duration",
         needs=(Need(f"{_SIO}._trigger_event", ("self", "event", "namespace", "args")),),
+    ),
+    Entry(
+        f"{_SIO}._trigger_event",
+        EventCalls,
+        "a client event's handler is called without the per-event coroutine check "
+        "(hot_path/event_calls.py)",
+        "decide iscoroutinefunction once per handler, when it is registered",
+        needs=(Need(f"{_SIO}._get_event_handler", ("self", "event", "namespace", "args")),),
     ),
     Entry(
         f"{_SIO}._handle_connect",
