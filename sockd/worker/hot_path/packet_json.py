@@ -26,7 +26,7 @@ def _safe_int(digits: str) -> int:
 
 _DECODER = json.JSONDecoder(parse_int=_safe_int)
 _COMPACT = {"separators": (",", ":")}
-_COMPACT_ENCODER = json.JSONEncoder(**_COMPACT)  # type: ignore[arg-type]
+COMPACT_ENCODER = json.JSONEncoder(**_COMPACT)  # type: ignore[arg-type]
 
 
 class PacketJson:
@@ -41,7 +41,7 @@ class PacketJson:
     @staticmethod
     def dumps(obj: Any, **kwargs: Any) -> str:
         if kwargs == _COMPACT:
-            return _COMPACT_ENCODER.encode(obj)
+            return COMPACT_ENCODER.encode(obj)
         return json.dumps(obj, **kwargs)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sockd.worker.app_model.generate_id import EngineIdSockets
 from sockd.worker.compat.model import AppliedBy, Entry, Need, SerializerWrap
 from sockd.worker.hosting.counters import Counted
+from sockd.worker.hot_path.ack_text import AckText
 from sockd.worker.hot_path.event_calls import EventCalls
 from sockd.worker.hot_path.packet_json import json_packet_class
 from sockd.worker.hot_path.plain_events import PlainEvents, plain_event_class
@@ -96,6 +97,20 @@ SOCKETIO: tuple[Entry, ...] = (
         "a plain text event is decoded without a packet object (hot_path/plain_events.py)",
         "a decoder from message text to (type, namespace, id, data) without a packet object",
         needs=(Need(f"{_SIO}._handle_eio_message", ("self", "eio_sid", "data")),),
+    ),
+    Entry(
+        f"{_SIO}._handle_event_internal",
+        AckText,
+        "an ack is sent as text straight to the session, without a packet object "
+        "(hot_path/ack_text.py)",
+        "encode a non-binary ack in one step and hand it to the Engine.IO session",
+        needs=(
+            Need(
+                f"{_SIO}._handle_event_internal",
+                ("self", "server", "sid", "eio_sid", "data", "namespace", "id"),
+            ),
+            Need("socketio.packet.Packet.encode", ("self",)),
+        ),
     ),
     Entry(
         f"{_SIO}.packet_class",
