@@ -47,14 +47,17 @@ UVICORN: tuple[Entry, ...] = (
     Entry(
         f"{_SANSIO}.send",
         _ADAPTER,
-        "send_now for the direct write, lean queues, handshake headers let go "
-        "(hot_path/direct_write.py, hot_path/lean_queue.py)",
+        "send_now for the direct write (a broadcast's text frame built once), lean queues, "
+        "handshake headers let go (hot_path/direct_write.py, hot_path/lean_queue.py)",
         "a synchronous send when the transport is writable",
         needs=(
             Need(f"{_SANSIO}.__init__", _PROTOCOL_INIT),
             Need(f"{_SANSIO}.send", ("self", "message")),
             Need(f"{_SANSIO}.start_keepalive", _SELF),
             Need(f"{_SANSIO}.pause_writing", _SELF),
+            # uvicorn's WebSocket library: the frame send_now builds as its send_text would
+            Need("websockets.frames.Frame.serialize", ("self", "mask", "extensions")),
+            Need("websockets.protocol.Protocol.send_frame", ("self", "frame")),
         ),
     ),
 )
