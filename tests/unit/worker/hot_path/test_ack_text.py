@@ -48,17 +48,37 @@ class Session(DirectWrite):
 
 
 class Server(AckText, socketio.AsyncServer):
+    """Records what takes the library's path, at its end (the Engine.IO server's send)."""
+
     def __init__(self) -> None:
         super().__init__()
         self.packet_class = JSON_CLASS
         self.library: list[Any] = []
 
+        async def send(eio_sid: str, data: Any) -> None:
+            self.library.append(data)
+
+        self.eio.send = send  # type: ignore[method-assign]
+
+
+class AppServer(socketio.AsyncServer):
+    """An app's server that sees every packet it sends (as a MODULE:ATTR app may bring)."""
+
     async def _send_packet(self, eio_sid: str, pkt: Any) -> None:
-        self.library.append(pkt.encode())
+        self.library.append(pkt.encode())  # type: ignore[attr-defined]
 
 
-def answer(result: Any, ack_id: int | None, session: Session | None) -> Server:
-    server = Server()
+class ServerOnTheApp(AckText, AppServer):
+    def __init__(self) -> None:
+        super().__init__()
+        self.packet_class = JSON_CLASS
+        self.library: list[Any] = []
+
+
+def answer(
+    result: Any, ack_id: int | None, session: Session | None, server_class: type = Server
+) -> Any:
+    server = server_class()
     if session is not None:
         server.eio.sockets["eio"] = session
 
@@ -78,7 +98,7 @@ def test_an_answer_goes_to_the_session_as_the_ack_text() -> None:
 
 
 def test_binary_answers_missing_sessions_and_closed_ones_take_the_library_path() -> None:
-    assert answer(b"x", 5, Session()).library == [['61-5[{"_placeholder":true,"num":0}]', b"x"]]
+    assert answer(b"x", 5, Session()).library == ['61-5[{"_placeholder":true,"num":0}]', b"x"]
     assert answer("a", 5, None).library == ['35["a"]']
     closed = Session()
     closed.closed = True
@@ -88,3 +108,9 @@ def test_binary_answers_missing_sessions_and_closed_ones_take_the_library_path()
 def test_no_ack_without_an_id() -> None:
     session = Session()
     assert answer("a", None, session).library == [] and session.sent == []
+
+
+def test_an_apps_override_of_send_packet_gets_the_ack() -> None:
+    session = Session()
+    assert answer("a", 5, session, ServerOnTheApp).library == ['35["a"]']
+    assert session.sent == []
